@@ -1,0 +1,26 @@
+"""llaso: large speech-language models you can run, evaluate and train on your own machine."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from llaso.inference.api import Llaso
+    from llaso.inference.sampling import SamplingParams
+
+__all__ = ["Llaso", "SamplingParams", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy so that `import llaso` (and `llaso --help`) does not pay for importing torch.
+    if name == "Llaso":
+        from llaso.inference.api import Llaso
+
+        return Llaso
+    if name == "SamplingParams":
+        from llaso.inference.sampling import SamplingParams
+
+        return SamplingParams
+    raise AttributeError(f"module 'llaso' has no attribute {name!r}")
