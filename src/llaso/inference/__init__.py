@@ -1,0 +1,1 @@
+"""Inference: sampling settings, the decoding engine and the `Llaso` API."""

@@ -1,0 +1,93 @@
+"""`llaso chat`: one question about audio, or an interactive multi-turn conversation."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from llaso.cli.options import add_model_options, add_sampling_options, load_from_args, sampling_from_args
+
+HELP = """commands: /audio PATH  attach audio to your next message (repeatable)
+          /reset       start a new conversation
+          /exit        leave (or Ctrl-D)"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("chat", help="talk to a model about audio (one-shot or interactive)")
+    parser.add_argument("prompt", nargs="?", help="one-shot question; omit for an interactive session")
+    parser.add_argument("--audio", action="append", default=[], help="audio file for the question (repeatable)")
+    parser.add_argument("--system", default=None, help="system prompt")
+    add_model_options(parser)
+    add_sampling_options(parser)
+    parser.set_defaults(handler=run)
+
+
+def _user_turn(text: str | None, audios: list[str]) -> dict:
+    content = [{"type": "audio", "path": path} for path in audios]
+    if text:
+        content.append({"type": "text", "text": text})
+    return {"role": "user", "content": content}
+
+
+def _answer(model, messages: list[dict], params, out) -> str:
+    pieces = []
+    for piece in model.stream_chat(messages, params):
+        pieces.append(piece)
+        out.write(piece)
+        out.flush()
+    out.write("\n")
+    return "".join(pieces).strip()
+
+
+def run(args: argparse.Namespace) -> int:
+    from llaso.errors import LlasoError
+
+    params = sampling_from_args(args)
+    model = load_from_args(args)
+    base = [{"role": "system", "content": args.system}] if args.system else []
+    if args.prompt is not None or args.audio:
+        _answer(model, base + [_user_turn(args.prompt, args.audio)], params, sys.stdout)
+        return 0
+
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print(HELP)
+    messages = list(base)
+    pending_audio: list[str] = []
+    while True:
+        if interactive:
+            print("you> ", end="", flush=True)
+        line = sys.stdin.readline()
+        if not line:
+            return 0
+        line = line.strip()
+        if not line:
+            continue
+        if line in ("/exit", "/quit"):
+            return 0
+        if line == "/reset":
+            messages, pending_audio = list(base), []
+            print("(conversation reset)")
+            continue
+        if line.startswith("/audio"):
+            path = line[len("/audio"):].strip()
+            if not path:
+                print("usage: /audio PATH")
+                continue
+            pending_audio.append(path)
+            print(f"(attached {path} to your next message)")
+            continue
+        if line.startswith("/"):
+            print(HELP)
+            continue
+        turn = _user_turn(line, pending_audio)
+        try:
+            if interactive:
+                print("llaso> ", end="", flush=True)
+            answer = _answer(model, messages + [turn], params, sys.stdout)
+        except LlasoError as exc:  # a bad file must not end the session
+            print(f"error: {exc}")
+            pending_audio = []
+            continue
+        messages += [turn, {"role": "assistant", "content": answer}]
+        pending_audio = []

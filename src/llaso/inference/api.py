@@ -1,0 +1,135 @@
+"""`Llaso`: the Python API. Load a model by name or path, then chat, generate or batch."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from llaso.errors import LlasoError, ModelNotFoundError
+from llaso.inference.device import select_device, select_dtype
+from llaso.inference.engine import Engine, GenerationResult
+from llaso.inference.sampling import SamplingParams
+from llaso.model.modeling_llaso import LlasoForConditionalGeneration
+from llaso.processing import EncodedConversation, LlasoProcessor
+
+Messages = list[dict[str, Any]]
+
+
+def _params(params: SamplingParams | None, overrides: dict[str, Any]) -> SamplingParams:
+    if params is not None and overrides:
+        raise TypeError("pass either params= or sampling keyword arguments, not both")
+    return params or SamplingParams(**overrides)
+
+
+def load_model(name_or_path: str | os.PathLike, *, home: Path | None = None,
+               encoder_mode: str | None = None) -> tuple[LlasoForConditionalGeneration, LlasoProcessor]:
+    """Resolve a catalog name, a llaso checkpoint or an official LLaSO-Base directory."""
+    from llaso.model.catalog import EMBEDDED, detect_checkpoint_kind
+
+    name = os.fspath(name_or_path)
+    if name == "llaso-tiny":
+        from llaso.model.embedded import load_llaso_tiny
+
+        return load_llaso_tiny(home, encoder_mode=encoder_mode)
+    path = Path(name).expanduser()
+    if not path.exists() and home is not None and (home / "models" / name).exists():
+        path = home / "models" / name
+    kind = detect_checkpoint_kind(path) if path.is_dir() else None
+    if kind == "llaso":
+        model = LlasoForConditionalGeneration.from_pretrained(path, dtype=torch.float32)
+        processor = LlasoProcessor.from_pretrained(path)
+        return model.eval(), processor
+    if kind == "llava_llama":
+        from llaso.model.convert.llaso_base import load_official_as_llaso
+
+        return load_official_as_llaso(path)
+    known = ", ".join(n for n in EMBEDDED if n != "whisper-tiny.en")
+    raise ModelNotFoundError(
+        f"no model {name!r}: pass one of [{known}], a llaso checkpoint directory, or an official "
+        "LLaSO-Base directory (see `llaso models`)"
+    )
+
+
+class Llaso:
+    """A loaded speech-language model with its processor and decoding engine."""
+
+    def __init__(self, model: LlasoForConditionalGeneration, processor: LlasoProcessor) -> None:
+        self.model = model
+        self.processor = processor
+        self.engine = Engine(model, processor)
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | os.PathLike = "llaso-tiny", *, device: str | None = None,
+                        dtype: str | torch.dtype | None = None, encoder_mode: str | None = None,
+                        home: str | os.PathLike | None = None) -> "Llaso":
+        """`name_or_path`: "llaso-tiny", a directory written by save_pretrained, or an official
+        LLaSO-Base checkpoint. `encoder_mode="padded"` forces Whisper's 30 s padding."""
+        from llaso.model.base_weights import llaso_home
+
+        home_path = Path(home) if home is not None else llaso_home()
+        model, processor = load_model(name_or_path, home=home_path, encoder_mode=encoder_mode)
+        target = select_device(device)
+        model = model.to(device=target, dtype=select_dtype(dtype, target))
+        return cls(model, processor)
+
+    def save_pretrained(self, path: str | os.PathLike) -> None:
+        """One self-describing directory: config, safetensors, tokenizer, features, template."""
+        self.model.save_pretrained(path, safe_serialization=True)
+        self.processor.save_pretrained(path)
+
+    # -- one conversation -----------------------------------------------------------------
+    def encode(self, messages: Messages) -> EncodedConversation:
+        return self.processor.encode(messages, add_generation_prompt=True)
+
+    def chat(self, messages: Messages, params: SamplingParams | None = None, **sampling: Any) -> str:
+        """The assistant's answer to the conversation so far."""
+        result = self.engine.generate([self.encode(messages)], _params(params, sampling))[0]
+        return result.text or ""
+
+    def stream_chat(self, messages: Messages, params: SamplingParams | None = None, **sampling: Any) -> Iterator[str]:
+        return self.engine.stream(self.encode(messages), _params(params, sampling))
+
+    def generate(self, instruction: str | None = None, audio: Any = None,
+                 params: SamplingParams | None = None, **sampling: Any) -> str:
+        """One user turn: audio (path, bytes or array; or a list of them) then the instruction."""
+        return self.chat([user_message(instruction, audio)], params, **sampling)
+
+    # -- many conversations ---------------------------------------------------------------
+    def chat_batch(self, conversations: Sequence[Messages], params: SamplingParams | None = None,
+                   batch_size: int = 8) -> list[GenerationResult]:
+        """Answers in input order; a conversation whose input fails gets `.error`, not an exception."""
+        params = params or SamplingParams()
+        results: list[GenerationResult | None] = [None] * len(conversations)
+        ready: list[tuple[int, EncodedConversation]] = []
+        for index, messages in enumerate(conversations):
+            try:
+                ready.append((index, self.encode(messages)))
+            except LlasoError as exc:
+                results[index] = GenerationResult(text=None, error=str(exc))
+        # Similar lengths together: less padding, and order is restored below.
+        ready.sort(key=lambda pair: len(pair[1].input_ids))
+        for start in range(0, len(ready), batch_size):
+            chunk = ready[start : start + batch_size]
+            for (index, _), result in zip(chunk, self.engine.generate([item for _, item in chunk], params)):
+                results[index] = result
+        return [r for r in results if r is not None]
+
+
+def user_message(instruction: str | None, audio: Any = None) -> dict[str, Any]:
+    """A user turn with audio parts first, then the instruction (LLaSO's "<audio>\\ntext")."""
+    audios = audio if isinstance(audio, (list, tuple)) else ([audio] if audio is not None else [])
+    content: list[dict[str, Any]] = []
+    for item in audios:
+        if isinstance(item, (str, os.PathLike)):
+            content.append({"type": "audio", "path": os.fspath(item)})
+        else:
+            content.append({"type": "audio", "audio": item})
+    if instruction:
+        content.append({"type": "text", "text": instruction})
+    if not content:
+        raise LlasoError("give an instruction, audio, or both")
+    return {"role": "user", "content": content}

@@ -1,0 +1,76 @@
+"""LlasoConfig: which encoder, which projector, which LLM, and how audio becomes tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transformers import CONFIG_MAPPING, PreTrainedConfig, WhisperConfig
+
+ENCODER_MODES = ("trimmed", "padded")
+AUDIO_ENCODER_TYPES = ("whisper",)
+
+
+def _as_config(value: Any, default_type: str) -> PreTrainedConfig:
+    if isinstance(value, PreTrainedConfig):
+        return value
+    value = dict(value or {})
+    model_type = value.pop("model_type", default_type)
+    if model_type not in CONFIG_MAPPING:
+        raise ValueError(f"unknown sub-model type {model_type!r}")
+    return CONFIG_MAPPING[model_type](**value)
+
+
+class LlasoConfig(PreTrainedConfig):
+    """Configuration of an audio encoder -> projector -> causal LM model.
+
+    `encoder_mode="trimmed"` runs the encoder on each clip's real length and `stack_factor`
+    concatenates k encoder frames per LLM token (about 50/k tokens per second of audio).
+    `encoder_mode="padded"` with `stack_factor=1` is the fidelity mode of the official
+    LLaSO-Base: every 30 s window padded, 1,500 tokens per window.
+    """
+
+    model_type = "llaso"
+    sub_configs = {"audio_config": PreTrainedConfig, "text_config": PreTrainedConfig}
+
+    def __init__(
+        self,
+        audio_config: dict | PreTrainedConfig | None = None,
+        text_config: dict | PreTrainedConfig | None = None,
+        audio_encoder_type: str = "whisper",
+        projector_type: str = "mlp2x_gelu",
+        stack_factor: int = 4,
+        audio_token: str = "<|audio|>",
+        audio_token_id: int | None = None,
+        encoder_mode: str = "trimmed",
+        max_audio_windows: int = 4,
+        audio_start_text: str = "",
+        audio_end_text: str = "",
+        **kwargs: Any,
+    ) -> None:
+        if audio_encoder_type not in AUDIO_ENCODER_TYPES:
+            raise ValueError(
+                f"audio_encoder_type {audio_encoder_type!r} is not supported yet; "
+                f"choose one of {AUDIO_ENCODER_TYPES}"
+            )
+        if encoder_mode not in ENCODER_MODES:
+            raise ValueError(f"encoder_mode must be one of {ENCODER_MODES}, got {encoder_mode!r}")
+        if stack_factor < 1:
+            raise ValueError(f"stack_factor must be >= 1, got {stack_factor}")
+        self.audio_config = _as_config(audio_config, "whisper") if audio_config is not None else WhisperConfig()
+        self.text_config = _as_config(text_config, "llama") if text_config is not None else CONFIG_MAPPING["llama"]()
+        self.audio_encoder_type = audio_encoder_type
+        self.projector_type = projector_type
+        self.stack_factor = int(stack_factor)
+        self.audio_token = audio_token
+        self.audio_token_id = audio_token_id
+        self.encoder_mode = encoder_mode
+        self.max_audio_windows = int(max_audio_windows)
+        self.audio_start_text = audio_start_text
+        self.audio_end_text = audio_end_text
+        kwargs.setdefault("tie_word_embeddings", False)
+        super().__init__(**kwargs)
+
+    @property
+    def fidelity(self) -> bool:
+        """True when audio is encoded exactly as the official LLaSO-Base does."""
+        return self.encoder_mode == "padded" and self.stack_factor == 1

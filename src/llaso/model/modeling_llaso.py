@@ -1,0 +1,166 @@
+"""LlasoForConditionalGeneration: audio_tower -> multi_modal_projector -> language_model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import AutoModelForCausalLM, PreTrainedModel
+from transformers.models.whisper.modeling_whisper import WhisperEncoder
+
+from llaso.errors import PlaceholderMismatchError
+from llaso.model.audio_encoder import encode_whisper
+from llaso.model.configuration_llaso import LlasoConfig
+from llaso.model.projector import LlasoProjector
+
+
+def merge_audio_embeddings(
+    inputs_embeds: torch.Tensor,
+    input_ids: torch.Tensor,
+    audio_embeds: torch.Tensor,
+    audio_token_id: int,
+) -> torch.Tensor:
+    """Write audio embeddings [N_audio_tokens, D] into the `audio_token_id` slots, in order.
+
+    Raises when the slots and the audio tokens differ in number: a silent partial merge would
+    train or answer on the wrong audio.
+    """
+    slots = input_ids == audio_token_id
+    n_slots = int(slots.sum())
+    if n_slots != audio_embeds.shape[0]:
+        raise PlaceholderMismatchError(
+            f"the prompt has {n_slots} audio token slots but the audio gives {audio_embeds.shape[0]} "
+            "embeddings: each audio needs exactly one placeholder, expanded by the processor"
+        )
+    merged = inputs_embeds.clone()
+    merged[slots] = audio_embeds.to(merged.dtype)
+    return merged
+
+
+class LlasoPreTrainedModel(PreTrainedModel):
+    config_class = LlasoConfig
+    base_model_prefix = ""
+    supports_gradient_checkpointing = True
+    _no_split_modules = ["WhisperEncoderLayer"]
+    _supports_sdpa = True
+    _supports_flash_attn = True
+    main_input_name = "input_ids"
+
+
+class LlasoForConditionalGeneration(LlasoPreTrainedModel):
+    """Any audio encoder, a projector and any transformers causal LM, joined at audio slots."""
+
+    def __init__(self, config: LlasoConfig) -> None:
+        super().__init__(config)
+        self.audio_tower = WhisperEncoder(config.audio_config)
+        self.multi_modal_projector = LlasoProjector(
+            config.projector_type,
+            encoder_dim=config.audio_config.d_model,
+            llm_dim=config.text_config.hidden_size,
+            stack_factor=config.stack_factor,
+        )
+        self.language_model = AutoModelForCausalLM.from_config(config.text_config)
+        self.post_init()
+
+    # -- plumbing the LLM's embeddings through, as transformers expects -------------------
+    def get_input_embeddings(self) -> nn.Module:
+        return self.language_model.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Module) -> None:
+        self.language_model.set_input_embeddings(value)
+
+    def get_output_embeddings(self) -> nn.Module:
+        return self.language_model.get_output_embeddings()
+
+    # -- audio ----------------------------------------------------------------------------
+    def encode_audio(
+        self, input_features: torch.Tensor, feature_attention_mask: torch.Tensor | None = None
+    ) -> list[torch.Tensor]:
+        """input_features [N, n_mels, T] -> one [T_enc_i, D_enc] tensor per audio window."""
+        input_features = input_features.to(self.audio_tower.conv1.weight.dtype)
+        if feature_attention_mask is None:
+            lengths = [input_features.shape[-1]] * input_features.shape[0]
+        else:
+            lengths = feature_attention_mask.sum(-1).tolist()
+        return encode_whisper(self.audio_tower, input_features, lengths)
+
+    def project_audio(self, encoder_outputs: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Encoder frames per window -> LLM embeddings per window ([ceil(T/k), D_llm] each)."""
+        return [self.multi_modal_projector(frames) for frames in encoder_outputs]
+
+    def audio_embeddings(
+        self,
+        input_features: torch.Tensor | None = None,
+        feature_attention_mask: torch.Tensor | None = None,
+        encoder_outputs: list[torch.Tensor] | None = None,
+    ) -> torch.Tensor | None:
+        """All audio windows of a batch, projected and concatenated in prompt order."""
+        if encoder_outputs is None:
+            if input_features is None:
+                return None
+            encoder_outputs = self.encode_audio(input_features, feature_attention_mask)
+        if not encoder_outputs:
+            return None
+        return torch.cat(self.project_audio(encoder_outputs), dim=0)
+
+    def embed_inputs(
+        self,
+        input_ids: torch.Tensor,
+        input_features: torch.Tensor | None = None,
+        feature_attention_mask: torch.Tensor | None = None,
+        encoder_outputs: list[torch.Tensor] | None = None,
+        audio_embeds: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Token embeddings with projected audio written into the audio slots: [B, L, D_llm]."""
+        audio_token_id = self.config.audio_token_id
+        slots = input_ids == audio_token_id
+        safe_ids = input_ids.masked_fill(slots, 0)  # the audio token has no embedding row
+        embeds = self.get_input_embeddings()(safe_ids)
+        if audio_embeds is None:
+            audio_embeds = self.audio_embeddings(input_features, feature_attention_mask, encoder_outputs)
+        if audio_embeds is None:
+            if bool(slots.any()):
+                raise PlaceholderMismatchError(
+                    f"the prompt has {int(slots.sum())} audio token slots but no audio was given"
+                )
+            return embeds
+        return merge_audio_embeddings(embeds, input_ids, audio_embeds, audio_token_id)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        input_features: torch.Tensor | None = None,
+        feature_attention_mask: torch.Tensor | None = None,
+        encoder_outputs: list[torch.Tensor] | None = None,
+        audio_embeds: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        past_key_values: Any = None,
+        use_cache: bool | None = None,
+        logits_to_keep: int | torch.Tensor = 0,
+        **kwargs: Any,
+    ) -> Any:
+        """Causal-LM forward over merged text and audio embeddings.
+
+        `encoder_outputs` (cached frozen-encoder frames) or `audio_embeds` (projected) can be
+        passed instead of `input_features` to skip that work, e.g. during training.
+        """
+        if inputs_embeds is None:
+            if input_ids is None:
+                raise ValueError("pass input_ids or inputs_embeds")
+            inputs_embeds = self.embed_inputs(
+                input_ids, input_features, feature_attention_mask, encoder_outputs, audio_embeds
+            )
+        return self.language_model(
+            inputs_embeds=inputs_embeds,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            past_key_values=past_key_values,
+            use_cache=use_cache,
+            labels=labels,
+            logits_to_keep=logits_to_keep,
+            **kwargs,
+        )

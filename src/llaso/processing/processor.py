@@ -1,0 +1,222 @@
+"""LlasoProcessor: messages -> token ids with expanded audio slots, log-mel features, labels.
+
+The one prompt builder: inference, batch runs, evaluation and training all call `encode`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from llaso.audio import SAMPLING_RATE, load_audio, split_windows
+from llaso.audio.windows import WINDOW_SECONDS
+from llaso.errors import LlasoError, PlaceholderMismatchError
+from llaso.processing.messages import AudioRef, flatten_messages
+
+PROCESSOR_CONFIG = "processor_config.json"
+CHAT_TEMPLATE_FILE = "chat_template.jinja"
+HOP_LENGTH = 160  # Whisper: 100 mel frames per second
+IGNORE_INDEX = -100
+
+
+def default_chat_template() -> str:
+    """ChatML without a default system prompt: short prompts make every training step count."""
+    return resources.files("llaso.processing").joinpath("templates/chatml.jinja").read_text()
+
+
+@dataclass
+class EncodedConversation:
+    input_ids: list[int]
+    labels: list[int] | None
+    audio_features: list[torch.Tensor] = field(default_factory=list)  # [n_mels, T_mel] each
+    audio_token_counts: list[int] = field(default_factory=list)  # per window
+
+
+@dataclass
+class ProcessorSettings:
+    audio_token: str = "<|audio|>"
+    stack_factor: int = 4
+    encoder_mode: str = "trimmed"
+    max_audio_windows: int = 4
+    audio_start_text: str = ""
+    audio_end_text: str = ""
+
+
+class LlasoProcessor:
+    """Feature extractor + tokenizer + chat template, saved with every checkpoint."""
+
+    def __init__(self, tokenizer: Any, feature_extractor: Any, chat_template: str | None = None,
+                 settings: ProcessorSettings | None = None) -> None:
+        self.tokenizer = tokenizer
+        self.feature_extractor = feature_extractor
+        self.chat_template = chat_template or default_chat_template()
+        self.settings = settings or ProcessorSettings()
+        if self.settings.audio_token not in tokenizer.get_vocab():
+            tokenizer.add_special_tokens({"additional_special_tokens": [self.settings.audio_token]})
+        self.audio_token_id: int = tokenizer.convert_tokens_to_ids(self.settings.audio_token)
+
+    # -- persistence ----------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike) -> "LlasoProcessor":
+        from transformers import AutoTokenizer, WhisperFeatureExtractor
+
+        path = Path(path)
+        settings = ProcessorSettings(**json.loads((path / PROCESSOR_CONFIG).read_text()))
+        template_file = path / CHAT_TEMPLATE_FILE
+        template = template_file.read_text() if template_file.exists() else None
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        feature_extractor = WhisperFeatureExtractor.from_pretrained(path)
+        return cls(tokenizer, feature_extractor, template, settings)
+
+    def save_pretrained(self, path: str | os.PathLike) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.tokenizer.save_pretrained(path)
+        self.feature_extractor.save_pretrained(path)
+        (path / CHAT_TEMPLATE_FILE).write_text(self.chat_template)
+        (path / PROCESSOR_CONFIG).write_text(json.dumps(self.settings.__dict__, indent=2) + "\n")
+
+    # -- audio ----------------------------------------------------------------------------
+    @property
+    def max_audio_seconds(self) -> float:
+        return self.settings.max_audio_windows * WINDOW_SECONDS
+
+    def load(self, ref: AudioRef) -> np.ndarray:
+        return load_audio(ref.source, source_rate=ref.sampling_rate, max_seconds=self.max_audio_seconds, name=ref.name)
+
+    def featurize(self, samples: np.ndarray, name: str = "<audio>") -> list[tuple[torch.Tensor, int]]:
+        """16 kHz samples -> (log-mel [n_mels, T_mel], audio token count) per 30 s window."""
+        out = []
+        k = self.settings.stack_factor
+        windows = split_windows(samples, max_windows=self.settings.max_audio_windows, name=name)
+        for window in windows:
+            if self.settings.encoder_mode == "padded":
+                feats = self.feature_extractor(window, sampling_rate=SAMPLING_RATE, return_tensors="np")
+                mel = torch.from_numpy(feats["input_features"][0])
+                enc_frames = mel.shape[-1] // 2
+            else:
+                unit = HOP_LENGTH * 2 * k  # so mel frames stack evenly into tokens
+                padded_len = max(unit, math.ceil(len(window) / unit) * unit)
+                window = np.pad(window, (0, padded_len - len(window)))
+                feats = self.feature_extractor(
+                    window, sampling_rate=SAMPLING_RATE, padding="longest", return_tensors="np"
+                )
+                mel = torch.from_numpy(feats["input_features"][0])
+                enc_frames = (mel.shape[-1] + 1) // 2
+            out.append((mel, -(-enc_frames // k)))
+        return out
+
+    def audio_token_count(self, seconds: float) -> int:
+        """Tokens a clip of `seconds` costs, without decoding it (for budgets and stats)."""
+        return sum(n for _, n in self.featurize(np.zeros(max(1, int(seconds * SAMPLING_RATE)), np.float32)))
+
+    # -- text -----------------------------------------------------------------------------
+    def render(self, turns: list[dict[str, str]], add_generation_prompt: bool) -> str:
+        return self.tokenizer.apply_chat_template(
+            turns, chat_template=self.chat_template, tokenize=False, add_generation_prompt=add_generation_prompt
+        )
+
+    def _segments(self, turns: list[dict[str, str]], add_generation_prompt: bool, with_labels: bool) -> list[tuple[str, bool]]:
+        """The prompt text cut into (text, is_assistant_output) pieces."""
+        full = self.render(turns, add_generation_prompt)
+        if not with_labels:
+            return [(full, False)]
+        segments: list[tuple[str, bool]] = []
+        position = 0
+        for index, turn in enumerate(turns):
+            if turn["role"] != "assistant":
+                continue
+            start = len(self.render(turns[:index], True))
+            through = self.render(turns[: index + 1], False)
+            if not full.startswith(through) or start > len(through):
+                raise LlasoError("the chat template does not render conversations as growing prefixes")
+            segments += [(full[position:start], False), (full[start : len(through)], True)]
+            position = len(through)
+        segments.append((full[position:], False))
+        return [s for s in segments if s[0]]
+
+    def encode(self, messages: list[dict[str, Any]], add_generation_prompt: bool = True,
+               with_labels: bool = False) -> EncodedConversation:
+        """Messages -> ids with each audio slot expanded to its token count, plus features."""
+        s = self.settings
+        flat = flatten_messages(messages, s.audio_token, s.audio_start_text + s.audio_token + s.audio_end_text)
+        per_audio: list[list[tuple[torch.Tensor, int]]] = []
+        for ref in flat.audios:
+            name = ref.name or (str(ref.source) if isinstance(ref.source, (str, os.PathLike)) else None)
+            samples = self.load(ref)
+            per_audio.append(self.featurize(samples, name=name or "<audio>"))
+
+        input_ids: list[int] = []
+        labels: list[int] = []
+        audio_index = 0
+        for text, is_output in self._segments(flat.turns, add_generation_prompt, with_labels):
+            for token in self.tokenizer(text, add_special_tokens=False)["input_ids"]:
+                if token == self.audio_token_id:
+                    if audio_index >= len(per_audio):
+                        raise PlaceholderMismatchError("more audio placeholders than audios")
+                    count = sum(n for _, n in per_audio[audio_index])
+                    audio_index += 1
+                    input_ids += [token] * count
+                    labels += [IGNORE_INDEX] * count
+                else:
+                    input_ids.append(token)
+                    labels.append(token if is_output else IGNORE_INDEX)
+        if audio_index != len(per_audio):
+            raise PlaceholderMismatchError(
+                f"{len(per_audio)} audios but {audio_index} audio placeholders in the rendered prompt; "
+                "the chat template may drop message content"
+            )
+        windows = [w for audio in per_audio for w in audio]
+        return EncodedConversation(
+            input_ids=input_ids,
+            labels=labels if with_labels else None,
+            audio_features=[mel for mel, _ in windows],
+            audio_token_counts=[n for _, n in windows],
+        )
+
+    @property
+    def pad_token_id(self) -> int:
+        tok = self.tokenizer
+        return tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+
+    def collate(self, batch: list[EncodedConversation], padding_side: str = "left") -> dict[str, torch.Tensor | None]:
+        """Pad a batch: ids and masks on `padding_side`, audio windows right-padded in time."""
+        width = max(len(item.input_ids) for item in batch)
+        ids = torch.full((len(batch), width), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        has_labels = all(item.labels is not None for item in batch)
+        labels = torch.full((len(batch), width), IGNORE_INDEX, dtype=torch.long) if has_labels else None
+        for row, item in enumerate(batch):
+            n = len(item.input_ids)
+            span = slice(width - n, width) if padding_side == "left" else slice(0, n)
+            ids[row, span] = torch.tensor(item.input_ids, dtype=torch.long)
+            mask[row, span] = 1
+            if labels is not None:
+                labels[row, span] = torch.tensor(item.labels, dtype=torch.long)
+        windows = [mel for item in batch for mel in item.audio_features]
+        features = feature_mask = None
+        if windows:
+            longest = max(mel.shape[-1] for mel in windows)
+            features = torch.zeros((len(windows), windows[0].shape[0], longest), dtype=torch.float32)
+            feature_mask = torch.zeros((len(windows), longest), dtype=torch.long)
+            for i, mel in enumerate(windows):
+                features[i, :, : mel.shape[-1]] = mel
+                feature_mask[i, : mel.shape[-1]] = 1
+        return {
+            "input_ids": ids,
+            "attention_mask": mask,
+            "labels": labels,
+            "input_features": features,
+            "feature_attention_mask": feature_mask,
+        }
+
+    def decode(self, ids: list[int] | torch.Tensor, skip_special_tokens: bool = True) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=skip_special_tokens)
