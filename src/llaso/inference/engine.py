@@ -98,7 +98,7 @@ class Engine:
             if use_cache:
                 positions = positions[:, -1:] + 1
                 out = lm(inputs_embeds=token_embeds, attention_mask=mask, position_ids=positions,
-                         cache=out.past_key_values, use_cache=True, logits_to_keep=1)
+                         cache=cache, use_cache=True, logits_to_keep=1)
             else:  # recompute everything: the reference that the cached path must equal
                 embeds = torch.cat([embeds, token_embeds], dim=1)
                 positions = (mask.cumsum(-1) - 1).clamp(min=0)

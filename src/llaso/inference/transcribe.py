@@ -75,7 +75,7 @@ class WhisperTranscriber:
         step_input = tokens
         for step in range(self.max_new_tokens):
             out = self.model(encoder_outputs=encoder_out, decoder_input_ids=step_input,
-                             past_key_values=cache, use_cache=True)
+                             cache=cache, use_cache=True)
             logits = out.logits[:, -1, :].float()
             logits[:, self.timestamp_begin :] = -float("inf")
             if len(self.suppress):
@@ -89,7 +89,6 @@ class WhisperTranscriber:
             done |= token == self.eos
             if bool(done.all()):
                 break
-            cache = out.past_key_values
             step_input = token[:, None]
         return [self.tokenizer.decode(ids, skip_special_tokens=True).strip() for ids in generated]
 

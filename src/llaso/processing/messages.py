@@ -62,12 +62,13 @@ def flatten_messages(
         elif isinstance(content, list):
             for part in content:
                 if isinstance(part, str):
-                    pieces.append(part)
+                    pieces.append(part.strip())
                     texts.append(part)
                     continue
                 kind = part.get("type") if isinstance(part, dict) else None
                 if kind == "text":
-                    pieces.append(str(part.get("text", "")))
+                    # Parts are joined by one newline, so "<audio>\ntext" and [audio, text] agree.
+                    pieces.append(str(part.get("text", "")).strip())
                     texts.append(pieces[-1])
                 elif kind in ("audio", "input_audio"):
                     if role != "user":

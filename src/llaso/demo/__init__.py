@@ -1,0 +1,1 @@
+"""The demo the README's first command runs: llaso-tiny on committed clips, every layout."""

@@ -1,0 +1,36 @@
+"""Shared fixtures: the real llaso-tiny, loaded once per session, and committed audio clips."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def speech_clip() -> Path:
+    """espeak-ng saying the sentence in hello_espeak.txt (16 kHz mono WAV)."""
+    return FIXTURES / "audio" / "hello_espeak.wav"
+
+
+@pytest.fixture(scope="session")
+def speech_text() -> str:
+    return (FIXTURES / "audio" / "hello_espeak.txt").read_text().strip()
+
+
+@pytest.fixture(scope="session")
+def tiny():
+    """The real embedded default model (converted base weights are cached under LLASO_HOME)."""
+    from llaso import Llaso
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Llaso.from_pretrained("llaso-tiny", device="cpu")

@@ -1,0 +1,93 @@
+"""The model on a tiny random configuration: merge, encoder trimming, projector, save/load."""
+
+import pytest
+import torch
+from transformers import LlamaConfig, WhisperConfig
+
+from llaso.errors import PlaceholderMismatchError
+from llaso.model.configuration_llaso import LlasoConfig
+from llaso.model.modeling_llaso import LlasoForConditionalGeneration, merge_audio_embeddings
+from llaso.model.projector import LlasoProjector, build_projector_mlp
+
+AUDIO = 100  # audio token id in the tiny vocabulary
+
+
+def tiny_config(**overrides) -> LlasoConfig:
+    audio = WhisperConfig(d_model=32, encoder_layers=2, encoder_attention_heads=2, encoder_ffn_dim=64,
+                          num_mel_bins=80, max_source_positions=1500)
+    text = LlamaConfig(hidden_size=48, intermediate_size=96, num_hidden_layers=2, num_attention_heads=2,
+                       num_key_value_heads=2, vocab_size=100, tie_word_embeddings=True)
+    return LlasoConfig(audio_config=audio, text_config=text, audio_token_id=AUDIO, **overrides)
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return LlasoForConditionalGeneration(tiny_config()).eval()
+
+
+def test_trimmed_encoding_is_the_same_alone_or_batched(model):
+    features = torch.randn(2, 80, 400)
+    mask = torch.ones(2, 400, dtype=torch.long)
+    mask[1, 160:] = 0
+    features[1, :, 160:] = 0
+    batched = model.encode_audio(features, mask)
+    alone = model.encode_audio(features[1:2, :, :160])
+    assert [f.shape[0] for f in batched] == [200, 80]
+    assert torch.allclose(batched[1], alone[0], atol=1e-5)
+
+
+def test_projector_stacks_frames():
+    projector = LlasoProjector("mlp2x_gelu", encoder_dim=8, llm_dim=16, stack_factor=4)
+    assert projector(torch.randn(10, 8)).shape == (3, 16)  # ceil(10 / 4)
+    assert projector(torch.randn(2, 12, 8)).shape == (2, 3, 16)
+    assert len(build_projector_mlp("mlp3x_gelu", 4, 4)) == 5
+    assert len(build_projector_mlp("linear", 4, 4)) == 1
+    with pytest.raises(ValueError, match="unknown projector_type"):
+        build_projector_mlp("transformer", 4, 4)
+
+
+def test_merge_places_audios_in_order_across_turns_and_rows():
+    embeds = torch.zeros(2, 6, 3)
+    ids = torch.tensor([[1, AUDIO, AUDIO, 2, AUDIO, 3], [AUDIO, 4, 5, 6, 7, 8]])
+    audio = torch.arange(1, 5, dtype=torch.float32)[:, None].expand(4, 3)
+    merged = merge_audio_embeddings(embeds, ids, audio, AUDIO)
+    assert merged[0, 1, 0] == 1 and merged[0, 2, 0] == 2 and merged[0, 4, 0] == 3 and merged[1, 0, 0] == 4
+    assert merged[0, 0].abs().sum() == 0
+
+
+def test_merge_count_mismatch_is_an_error():
+    ids = torch.tensor([[1, AUDIO, AUDIO, 2]])
+    with pytest.raises(PlaceholderMismatchError, match="2 audio token slots but the audio gives 3"):
+        merge_audio_embeddings(torch.zeros(1, 4, 3), ids, torch.zeros(3, 3), AUDIO)
+
+
+def test_forward_with_audio_and_labels(model):
+    features = torch.randn(2, 80, 64)  # two windows: 32 frames each -> 8 tokens each with k=4
+    ids = torch.tensor([[1] + [AUDIO] * 8 + [2] + [AUDIO] * 8 + [3]])
+    labels = ids.masked_fill(ids == AUDIO, -100)
+    out = model(input_ids=ids, input_features=features, labels=labels)
+    assert out.logits.shape == (1, 19, 100) and torch.isfinite(out.loss)
+    with pytest.raises(PlaceholderMismatchError):
+        model(input_ids=ids[:, :12], input_features=features)
+    with pytest.raises(PlaceholderMismatchError, match="no audio was given"):
+        model(input_ids=ids)
+
+
+def test_save_and_load_roundtrip_is_one_safetensors_directory(model, tmp_path):
+    model.save_pretrained(tmp_path)
+    assert (tmp_path / "model.safetensors").exists()
+    assert not list(tmp_path.glob("*.bin")) and not list(tmp_path.glob("*.pt"))
+    loaded = LlasoForConditionalGeneration.from_pretrained(tmp_path).eval()
+    assert loaded.config.stack_factor == 4 and loaded.config.audio_token_id == AUDIO
+    for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
+        assert torch.equal(a, b), name
+
+
+def test_config_validates_and_knows_fidelity():
+    assert tiny_config(encoder_mode="padded", stack_factor=1).fidelity
+    assert not tiny_config().fidelity
+    with pytest.raises(ValueError, match="encoder_mode"):
+        tiny_config(encoder_mode="cropped")
+    with pytest.raises(ValueError, match="not supported yet"):
+        tiny_config(audio_encoder_type="wavlm")
