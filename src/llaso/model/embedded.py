@@ -44,8 +44,10 @@ def is_trained() -> bool:
     return (shipped_weights_dir() / PROJECTOR_FILE).exists()
 
 
-def load_llaso_tiny(home: Path | None = None, dtype: torch.dtype = torch.float32,
-                    encoder_mode: str | None = None) -> tuple[LlasoForConditionalGeneration, LlasoProcessor]:
+def load_llaso_tiny(home: Path | None = None, dtype: torch.dtype = torch.float32, encoder_mode: str | None = None,
+                    stack_factor: int | None = None) -> tuple[LlasoForConditionalGeneration, LlasoProcessor]:
+    """Compose llaso-tiny. Overriding `stack_factor` away from the trained one leaves the
+    projector untrained (useful only to measure LLaSO-Base's token budget on this model)."""
     from transformers import AutoConfig, AutoTokenizer, WhisperConfig, WhisperFeatureExtractor
 
     from llaso.model.base_weights import ensure_smollm2_135m_instruct, ensure_whisper_tiny_en
@@ -53,7 +55,8 @@ def load_llaso_tiny(home: Path | None = None, dtype: torch.dtype = torch.float32
     whisper_dir = ensure_whisper_tiny_en(home)
     lm_dir = ensure_smollm2_135m_instruct(home)
     info = shipped_training_info()
-    stack_factor = int(info.get("stack_factor", 4))
+    trained_k = int(info.get("stack_factor", 4))
+    stack_factor = stack_factor or trained_k
     mode = encoder_mode or info.get("encoder_mode", "trimmed")
     settings = ProcessorSettings(stack_factor=stack_factor, encoder_mode=mode)
     processor = LlasoProcessor(
@@ -74,7 +77,7 @@ def load_llaso_tiny(home: Path | None = None, dtype: torch.dtype = torch.float32
     state = read_safetensors(whisper_dir / "model.safetensors", "model.encoder.", "audio_tower.")
     state.update(read_safetensors(lm_dir / "model.safetensors", "", "language_model."))
     projector = shipped_weights_dir() / PROJECTOR_FILE
-    if projector.exists():
+    if projector.exists() and stack_factor == trained_k:
         state.update(read_safetensors(projector, "", "multi_modal_projector."))
     else:
         warnings.warn(
