@@ -11,7 +11,9 @@ SECOND = 16000
 
 @pytest.fixture(scope="module")
 def processor(tiny) -> LlasoProcessor:
-    return tiny.processor
+    """llaso-tiny's tokenizer and features with the documented default budget (k=4)."""
+    return LlasoProcessor(tiny.processor.tokenizer, tiny.processor.feature_extractor,
+                          tiny.processor.chat_template, ProcessorSettings(stack_factor=4))
 
 
 def user(*parts):
