@@ -103,3 +103,15 @@ def test_save_and_load(processor, tmp_path):
     assert again.chat_template == processor.chat_template
     messages = [user(audio(1.0), {"type": "text", "text": "Hi"})]
     assert again.encode(messages).input_ids == processor.encode(messages).input_ids
+
+
+def test_openai_input_audio_parts(processor, speech_clip):
+    import base64
+
+    data = base64.b64encode(speech_clip.read_bytes()).decode()
+    openai_style = processor.encode([user({"type": "input_audio", "input_audio": {"data": data, "format": "wav"}},
+                                          {"type": "text", "text": "Transcribe."})])
+    by_path = processor.encode([user({"type": "audio", "path": str(speech_clip)}, {"type": "text", "text": "Transcribe."})])
+    assert openai_style.input_ids == by_path.input_ids
+    with pytest.raises(LlasoError, match="not valid base64"):
+        processor.encode([user({"type": "input_audio", "input_audio": {"data": "%%%", "format": "wav"}})])

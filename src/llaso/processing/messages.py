@@ -28,6 +28,16 @@ class FlatConversation:
 
 
 def _audio_ref(part: dict[str, Any], where: str) -> AudioRef:
+    nested = part.get("input_audio")
+    if isinstance(nested, dict):  # OpenAI's {"type": "input_audio", "input_audio": {"data": b64, "format"}}
+        import base64
+        import binascii
+
+        try:
+            data = base64.b64decode(nested.get("data") or "", validate=True)
+        except (binascii.Error, ValueError):
+            raise LlasoError(f"{where}: input_audio.data is not valid base64") from None
+        return AudioRef(source=data, name=f"{where} input_audio ({nested.get('format', 'unknown format')})")
     if "path" in part and part["path"] is not None:
         return AudioRef(source=part["path"], name=str(part["path"]))
     for key in ("audio", "data", "array"):
