@@ -1,0 +1,115 @@
+"""`llaso data validate|stats|build-mini|convert-layout`: check, describe and make LLaSO data."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("data", help="validate, describe and build LLaSO-format data",
+                                   description=__doc__)
+    commands = parser.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
+    parser.set_defaults(handler=lambda args: (parser.print_help(), 2)[1])
+
+    validate = commands.add_parser("validate", help="check sample files; non-zero exit on problems")
+    validate.add_argument("path", help="a .json/.jsonl file or a folder of them")
+    validate.add_argument("--audio-root", help="folder audio paths are relative to (default: each file's folder)")
+    validate.add_argument("--no-audio", action="store_true", help="skip audio checks (e.g. prediction files without audio)")
+    validate.add_argument("--decode", action="store_true", help="decode every clip fully, not just its header")
+    validate.add_argument("--min-seconds", type=float, default=0.1)
+    validate.add_argument("--max-seconds", type=float, default=120.0)
+    validate.add_argument("--global-ids", action="store_true", help="ids must be unique across all files, not just within each")
+    validate.add_argument("--examples", type=int, default=5, help="offending records shown per kind")
+    validate.add_argument("--json", action="store_true", help="print the report as JSON")
+    validate.set_defaults(handler=_validate)
+
+    stats = commands.add_parser("stats", help="tasks, layouts, durations and lengths of a corpus")
+    stats.add_argument("path")
+    stats.add_argument("--audio-root")
+    stats.add_argument("--no-audio", action="store_true", help="skip audio durations")
+    stats.add_argument("--json", action="store_true")
+    stats.set_defaults(handler=_stats)
+
+    build = commands.add_parser("build-mini", help="build the llaso-mini corpus offline (resumable)")
+    build.add_argument("--out", required=True, help="output folder")
+    build.add_argument("--scale", choices=("small", "full"), default="small")
+    build.add_argument("--seed", type=int, default=0)
+    build.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
+    build.add_argument("--no-progress", action="store_true")
+    build.set_defaults(handler=_build)
+
+    convert = commands.add_parser("convert-layout",
+                                  help="speak text-only samples into the (t,a), (a,t) or (a) layout")
+    convert.add_argument("input", help="text-only samples (.json/.jsonl; LLaSO or Alpaca fields)")
+    convert.add_argument("output", help="output sample file; audio goes to OUTPUT's folder/audio/")
+    convert.add_argument("--layout", choices=("t,a", "a,t", "a"), required=True)
+    convert.add_argument("--engine", default="espeak-ng", help="piper, espeak-ng, flite, festival")
+    convert.add_argument("--voice", default="en-us", help="engine voice name (espeak 'en-gb-scotland+f2', flite 'slt', ...)")
+    convert.add_argument("--rate", type=float, default=1.0)
+    convert.add_argument("--augment", action="store_true")
+    convert.add_argument("--seed", type=int, default=0)
+    convert.set_defaults(handler=_convert)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from llaso.data.validate import ValidateOptions, validate_path
+
+    options = ValidateOptions(audio_root=args.audio_root, check_audio=not args.no_audio,
+                              decode=args.decode, min_seconds=args.min_seconds,
+                              max_seconds=args.max_seconds, max_examples=args.examples,
+                              global_ids=args.global_ids)
+    with tqdm(unit="record", desc="validate", disable=not sys.stderr.isatty(),
+              mininterval=0.5) as bar:
+        report = validate_path(args.path, options, on_record=bar.update)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.format())
+    return 0 if report.ok else 1
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from llaso.data.stats import corpus_stats, format_stats
+
+    stats = corpus_stats(args.path, audio_root=args.audio_root, with_audio=not args.no_audio)
+    print(json.dumps(stats, indent=2) if args.json else format_stats(stats))
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    from llaso.data.build_mini import build_mini
+
+    manifest = build_mini(args.out, scale=args.scale, seed=args.seed, workers=args.workers,
+                          progress=not args.no_progress)
+    print(f"llaso-mini ({args.scale}, seed {args.seed}) in {args.out}: {manifest['samples']} samples, "
+          f"{manifest['clips']} clips, {manifest['hours']} h; "
+          f"{len(manifest['tasks'])} tasks, layouts {manifest['layouts']}")
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from llaso.data.layouts import convert_sample, layout_tag, make_speaker
+    from llaso.data.schema import iter_samples, write_samples
+
+    output = Path(args.output)
+    speak = make_speaker(args.engine, args.voice, augment=args.augment, seed=args.seed,
+                         rate=args.rate)
+    tag = layout_tag(args.layout)
+    audio_dir = output.parent / "audio" / f"{output.stem}"
+
+    def converted():
+        for i, sample in enumerate(tqdm(iter_samples(args.input), desc="convert", unit="sample",
+                                        disable=not sys.stderr.isatty())):
+            new = convert_sample(sample, args.layout, speak, audio_dir=audio_dir,
+                                 json_dir=output.parent, name=f"{tag}_{i:06d}")
+            new.setdefault("id", f"{output.stem}_{i:06d}")
+            yield new
+
+    count = write_samples(output, converted())
+    print(f"wrote {count} ({args.layout}) samples to {output}, audio in {audio_dir}")
+    return 0
