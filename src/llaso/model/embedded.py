@@ -14,10 +14,10 @@ from pathlib import Path
 
 import torch
 
-from llaso.model.configuration_llaso import LlasoConfig
-from llaso.model.loading import assemble_model, read_safetensors
+from llaso.model.compose import compose_from_base
+from llaso.model.loading import read_safetensors
 from llaso.model.modeling_llaso import LlasoForConditionalGeneration
-from llaso.processing import LlasoProcessor, ProcessorSettings
+from llaso.processing import LlasoProcessor
 
 logger = logging.getLogger(__name__)
 
@@ -48,37 +48,15 @@ def load_llaso_tiny(home: Path | None = None, dtype: torch.dtype = torch.float32
                     stack_factor: int | None = None) -> tuple[LlasoForConditionalGeneration, LlasoProcessor]:
     """Compose llaso-tiny. Overriding `stack_factor` away from the trained one leaves the
     projector untrained (useful only to measure LLaSO-Base's token budget on this model)."""
-    from transformers import AutoConfig, AutoTokenizer, WhisperConfig, WhisperFeatureExtractor
-
     from llaso.model.base_weights import ensure_smollm2_135m_instruct, ensure_whisper_tiny_en
 
-    whisper_dir = ensure_whisper_tiny_en(home)
-    lm_dir = ensure_smollm2_135m_instruct(home)
     info = shipped_training_info()
     trained_k = int(info.get("stack_factor", 4))
     stack_factor = stack_factor or trained_k
-    mode = encoder_mode or info.get("encoder_mode", "trimmed")
-    settings = ProcessorSettings(stack_factor=stack_factor, encoder_mode=mode)
-    processor = LlasoProcessor(
-        AutoTokenizer.from_pretrained(lm_dir),
-        WhisperFeatureExtractor.from_pretrained(whisper_dir),
-        None,
-        settings,
-    )
-    config = LlasoConfig(
-        audio_config=WhisperConfig.from_pretrained(whisper_dir),
-        text_config=AutoConfig.from_pretrained(lm_dir),
-        projector_type=info.get("projector_type", "mlp2x_gelu"),
-        stack_factor=stack_factor,
-        audio_token=settings.audio_token,
-        audio_token_id=processor.audio_token_id,
-        encoder_mode=mode,
-    )
-    state = read_safetensors(whisper_dir / "model.safetensors", "model.encoder.", "audio_tower.")
-    state.update(read_safetensors(lm_dir / "model.safetensors", "", "language_model."))
     projector = shipped_weights_dir() / PROJECTOR_FILE
+    projector_state = None
     if projector.exists() and stack_factor == trained_k:
-        state.update(read_safetensors(projector, "", "multi_modal_projector."))
+        projector_state = read_safetensors(projector)
     else:
         warnings.warn(
             "llaso-tiny has no trained projector in this installation: audio is mapped by an "
@@ -86,7 +64,14 @@ def load_llaso_tiny(home: Path | None = None, dtype: torch.dtype = torch.float32
             UntrainedProjectorWarning,
             stacklevel=2,
         )
-    model = assemble_model(config, state, dtype=torch.float32, allow_missing=("multi_modal_projector.",))
+    model, processor = compose_from_base(
+        ensure_whisper_tiny_en(home),
+        ensure_smollm2_135m_instruct(home),
+        projector_type=info.get("projector_type", "mlp2x_gelu"),
+        stack_factor=stack_factor,
+        encoder_mode=encoder_mode or info.get("encoder_mode", "trimmed"),
+        projector_state=projector_state,
+    )
     lora = shipped_weights_dir() / LORA_DIR
     if lora.exists():
         from peft import PeftModel
