@@ -34,3 +34,14 @@ def tiny():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return Llaso.from_pretrained("llaso-tiny", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def base_pair():
+    """Whisper tiny.en + SmolLM2 as shipped by their packages, projector untrained, no LoRA:
+    decoding mechanics are tested on the untouched base LLM, whatever llaso-tiny learnt."""
+    from llaso import Llaso
+    from llaso.model.base_weights import ensure_smollm2_135m_instruct, ensure_whisper_tiny_en
+    from llaso.model.compose import compose_from_base
+
+    return Llaso(*compose_from_base(ensure_whisper_tiny_en(), ensure_smollm2_135m_instruct()))

@@ -33,27 +33,28 @@ def test_cached_equals_uncached(tiny, conversations):
     assert cached == uncached
 
 
-def test_streaming_yields_the_same_text(tiny, conversations):
-    pieces = list(tiny.stream_chat(conversations[1], GREEDY))
+def test_streaming_yields_the_same_text(base_pair, conversations):
+    pieces = list(base_pair.stream_chat(conversations[1], GREEDY))
     assert len(pieces) > 1
-    assert "".join(pieces) == tiny.chat(conversations[1], GREEDY)
+    assert "".join(pieces) == base_pair.chat(conversations[1], GREEDY)
 
 
-def test_stop_strings_and_token_limit(tiny):
+def test_stop_strings_and_token_limit(base_pair):
     messages = [{"role": "user", "content": "Name three fruits."}]
-    full = tiny.chat(messages, max_new_tokens=40)
+    full = base_pair.chat(messages, max_new_tokens=40)
     stop = full.split()[3]
-    stopped = tiny.chat(messages, max_new_tokens=40, stop=(stop,))
+    stopped = base_pair.chat(messages, max_new_tokens=40, stop=(stop,))
     assert stopped == full[: full.index(stop)].strip()
-    result = tiny.chat_batch([messages], SamplingParams(max_new_tokens=3))[0]
+    result = base_pair.chat_batch([messages], SamplingParams(max_new_tokens=3))[0]
     assert result.num_tokens == 3
 
 
-def test_sampling_is_reproducible_with_a_seed(tiny, conversations):
+def test_sampling_is_reproducible_with_a_seed(base_pair, conversations):
     params = SamplingParams(max_new_tokens=16, temperature=1.0, top_p=0.9, seed=123)
-    first = tiny.chat(conversations[1], params)
-    assert first == tiny.chat(conversations[1], params)
-    others = {tiny.chat(conversations[1], SamplingParams(max_new_tokens=16, temperature=1.0, seed=s)) for s in range(4)}
+    first = base_pair.chat(conversations[1], params)
+    assert first == base_pair.chat(conversations[1], params)
+    others = {base_pair.chat(conversations[1], SamplingParams(max_new_tokens=16, temperature=1.0, seed=s))
+              for s in range(4)}
     assert len(others) > 1
 
 

@@ -76,7 +76,8 @@ def load_llaso_tiny(home: Path | None = None, dtype: torch.dtype = torch.float32
     if lora.exists():
         from peft import PeftModel
 
-        merged = PeftModel.from_pretrained(model.language_model, str(lora)).merge_and_unload()
-        model.language_model = merged
+        with warnings.catch_warnings():  # peft calls a transformers API deprecated for v6
+            warnings.simplefilter("ignore", FutureWarning)
+            model.language_model = PeftModel.from_pretrained(model.language_model, str(lora)).merge_and_unload()
     model.config.name_or_path = NAME
     return model.to(dtype).eval(), processor

@@ -1,0 +1,55 @@
+"""`llaso train`: run a training stage from a YAML config, resume it, or export its weights.
+
+    llaso train --config configs/train/llaso-tiny-stage1.yaml [--resume] [--set schedule.max_steps=100]
+    llaso train --export runs/llaso-tiny/stage2 --to src/llaso/model/weights/llaso-tiny
+    llaso train --export runs/llaso-tiny/stage2 --to my-checkpoint --merge
+    accelerate launch --config_file configs/accelerate/ddp.yaml -m llaso.cli.main train --config X.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train a stage (alignment, instruction tuning) from a YAML config",
+        description="Train one LLaSO stage from a YAML config; resumable; exports shipped or merged weights.",
+    )
+    p.add_argument("--config", "-c", type=Path, help="stage config (see configs/train/)")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in output_dir")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set schedule.max_steps=200 (repeatable)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (logs still go to log.jsonl)")
+    p.add_argument("--export", type=Path, metavar="STAGE_DIR", help="export a finished stage's weights")
+    p.add_argument("--to", type=Path, metavar="DIR", help="export target folder")
+    p.add_argument("--merge", action="store_true",
+                   help="with --export: write a full checkpoint with LoRA merged, instead of the few-MB files")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from llaso.errors import LlasoError
+
+    if args.export is not None:
+        if args.to is None:
+            raise LlasoError("--export needs --to DIR")
+        from llaso.train.export import merge, ship
+
+        if args.merge:
+            print(merge(args.export, args.to))
+        else:
+            for path in ship(args.export, args.to):
+                print(path)
+        return 0
+    if args.config is None:
+        raise LlasoError("give --config STAGE.yaml (or --export STAGE_DIR --to DIR)")
+    from llaso.train.config import load_config
+    from llaso.train.recipe import run_stage
+
+    cfg = load_config(args.config, args.overrides)
+    out = run_stage(cfg, resume=args.resume, progress=not args.no_progress)
+    print(out)
+    return 0

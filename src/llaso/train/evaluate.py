@@ -1,0 +1,137 @@
+"""Held-out checks during training: decode a fixed set of test prompts with the inference
+engine (the same code that serves users) and score them with the evaluation metrics.
+
+A stage logs these against the step, so "when did it start listening" is a curve, not a
+guess. With a CTC head, the head's own greedy transcript is scored too (it costs no LLM).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from llaso.train.config import StageConfig
+from llaso.train.dataset import default_audio_root, expand_files, select_evenly, task_and_layout
+
+
+@dataclass
+class EvalRecord:
+    source: str
+    task: str
+    layout: str
+    prompt: list[dict[str, Any]]
+    reference: str
+
+
+def prepare_eval_records(cfg: StageConfig, processor: Any) -> list[EvalRecord]:
+    """Up to `eval.num_samples` prompts from the eval files, spread over tasks and layouts."""
+    from llaso.data.schema import iter_samples, reference_text, sample_to_messages
+
+    records: list[EvalRecord] = []
+    per_file = max(1, cfg.eval.num_samples)
+    for path in expand_files(cfg.data.eval):
+        root = Path(cfg.data.audio_root).resolve() if cfg.data.audio_root else default_audio_root(path)
+        for index, sample in enumerate(iter_samples(path)):
+            task, layout = task_and_layout(path, sample)
+            if task not in cfg.eval.tasks or index >= per_file * 20:
+                break
+            messages = sample_to_messages(sample, root)
+            last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
+            records.append(EvalRecord(f"{path.name}[{index}]", task, layout, messages[:last], reference_text(sample) or ""))
+    return select_evenly(records, cfg.eval.num_samples, by=lambda r: f"{r.task}/{r.layout}")
+
+
+def task_metric(task: str) -> str:
+    try:
+        from llaso.data.tasks import get_task
+
+        return get_task(task).metric
+    except Exception:  # a task outside the registry: compare answers exactly
+        return "accuracy"
+
+
+def score(task: str, predictions: list[str], references: list[str]) -> dict[str, float | None]:
+    from llaso.eval import metrics
+
+    kind = task_metric(task)
+    if kind == "wer":
+        return {"wer": metrics.word_error_rate_normalized(predictions, references)}
+    if kind == "mae":
+        return {"mae": metrics.mean_absolute_error(predictions, references)}
+    if kind == "accuracy":
+        return {
+            "accuracy": metrics.closed_set_accuracy(predictions, references),
+            "abstention": metrics.abstention_rate(predictions, references),
+        }
+    from llaso.eval.text_normalize import normalize_label
+
+    exact = sum(normalize_label(p) == normalize_label(r) for p, r in zip(predictions, references))
+    return {"exact": exact / max(1, len(references))}
+
+
+@torch.no_grad()
+def evaluate(
+    model: Any,
+    processor: Any,
+    records: list[EvalRecord],
+    cfg: StageConfig,
+    ctc_head: Any = None,
+    out_path: Path | None = None,
+    batch_size: int = 8,
+) -> dict[str, Any]:
+    """Greedy answers for `records`; metrics per task (and per layout), plus CTC WER if any."""
+    from llaso.inference.engine import Engine
+    from llaso.inference.sampling import SamplingParams
+
+    engine = Engine(model, processor)
+    params = SamplingParams(max_new_tokens=cfg.eval.max_new_tokens, temperature=0.0)
+    predictions: list[str] = []
+    ctc_predictions: list[str | None] = []
+    for start in range(0, len(records), batch_size):
+        chunk = records[start : start + batch_size]
+        encoded = [processor.encode(r.prompt, add_generation_prompt=True) for r in chunk]
+        predictions += [g.text or "" for g in engine.generate(encoded, params)]
+        for enc in encoded:
+            ctc_predictions.append(_ctc_transcript(model, processor, ctc_head, enc) if ctc_head is not None else None)
+
+    result: dict[str, Any] = {}
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(records):
+        groups.setdefault(r.task, []).append(i)
+        groups.setdefault(f"{r.task}/{r.layout}", []).append(i)
+    for name, idx in groups.items():
+        task = name.split("/")[0]
+        result[name] = {**score(task, [predictions[i] for i in idx], [records[i].reference for i in idx]), "n": len(idx)}
+    if ctc_head is not None:
+        from llaso.eval.metrics import word_error_rate_normalized
+
+        idx = [i for i, r in enumerate(records) if task_metric(r.task) == "wer" and ctc_predictions[i] is not None]
+        if idx:
+            result["ctc_wer"] = word_error_rate_normalized(
+                [ctc_predictions[i] for i in idx], [records[i].reference for i in idx]
+            )
+    if out_path is not None:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            for r, p, c in zip(records, predictions, ctc_predictions):
+                row = {k: v for k, v in asdict(r).items() if k != "prompt"}
+                fh.write(json.dumps({**row, "prediction": p, "ctc": c}) + "\n")
+        os.replace(tmp, out_path)
+    return result
+
+
+def _ctc_transcript(model: Any, processor: Any, head: Any, encoded: Any) -> str | None:
+    if not encoded.audio_features:
+        return None
+    batch = processor.collate([encoded], padding_side="right")
+    device = next(model.parameters()).device
+    frames = model.encode_audio(batch["input_features"].to(device), batch["feature_attention_mask"].to(device))
+    projected = torch.cat(model.project_audio(frames), dim=0)
+    ids = head.greedy_decode(projected, model.get_input_embeddings().weight)
+    return processor.decode(ids).strip()

@@ -1,0 +1,150 @@
+"""What a stage leaves behind, and the two exports users want from it.
+
+Stage output folder (what `init_from` and the llaso-tiny loader read):
+- `projector.safetensors`: the projector's state dict (keys as `multi_modal_projector`'s);
+- `lora/adapter_config.json` + `lora/adapter_model.safetensors`: the LLM adapter (peft), if any;
+- `language_model.safetensors`: the full LLM, only when the stage trained it in full;
+- `ctc_head.safetensors`: the CTC head, if one was trained (not needed for inference);
+- `training.json`: the config, the run's figures, and the settings the loader needs
+  (projector_type, stack_factor, encoder_mode).
+Exports: `ship` copies the few-MB inference files into a package folder (how llaso-tiny gets
+its trained weights); `merge` writes a full self-contained checkpoint with LoRA merged in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from llaso.errors import LlasoError
+from llaso.train.config import StageConfig
+from llaso.train.model_setup import CTC_FILE, LORA_DIR, PROJECTOR_FILE
+
+TRAINING_FILE = "training.json"
+LLM_FILE = "language_model.safetensors"
+SHIPPED = (PROJECTOR_FILE, TRAINING_FILE, LORA_DIR, LLM_FILE)
+
+
+def _save(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    save_file({k: v.detach().contiguous().cpu().float() for k, v in tensors.items()}, str(tmp))
+    os.chmod(tmp, 0o644)  # shipped in a package: readable by everyone
+    os.replace(tmp, path)
+
+
+def _untied(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Drop the second name of tied tensors (an LM head tied to the embeddings)."""
+    seen: set[int] = set()
+    out = {}
+    for k, v in state.items():
+        if v.data_ptr() in seen:
+            continue
+        seen.add(v.data_ptr())
+        out[k] = v
+    return out
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def save_lora(language_model: Any, folder: Path) -> None:
+    """A peft adapter folder (safetensors), written into a temp folder then renamed."""
+    from peft import get_peft_model_state_dict
+
+    tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    language_model.peft_config["default"].save_pretrained(str(tmp))
+    state = get_peft_model_state_dict(language_model)
+    save_file({k: v.detach().contiguous().cpu().float() for k, v in state.items()}, str(tmp / "adapter_model.safetensors"))
+    os.chmod(tmp / "adapter_model.safetensors", 0o644)
+    if folder.exists():
+        shutil.rmtree(folder)
+    os.replace(tmp, folder)
+
+
+def write_stage_output(module: Any, processor: Any, cfg: StageConfig, out_dir: Path, info: dict[str, Any]) -> None:
+    model = module.model
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _save(model.multi_modal_projector.state_dict(), out_dir / PROJECTOR_FILE)
+    lm = model.language_model
+    if hasattr(lm, "peft_config"):
+        save_lora(lm, out_dir / LORA_DIR)
+    elif cfg.trainable.llm == "full":
+        _save(_untied(lm.state_dict()), out_dir / LLM_FILE)
+    if module.ctc_head is not None:
+        _save(module.ctc_head.state_dict(), out_dir / CTC_FILE)
+    config = model.config
+    _write_json(
+        out_dir / TRAINING_FILE,
+        {
+            "name": cfg.name,
+            "projector_type": config.projector_type,
+            "stack_factor": config.stack_factor,
+            "encoder_mode": config.encoder_mode,
+            "encoder": cfg.model.encoder or cfg.model.base,
+            "llm": cfg.model.llm or cfg.model.base,
+            "trainable": cfg.trainable.model_dump(),
+            "lora": cfg.lora.model_dump() if cfg.trainable.llm == "lora" else None,
+            "seed": cfg.seed,
+            "config": cfg.model_dump(mode="json"),
+            **info,
+        },
+    )
+
+
+def ship(stage_dir: Path, target: Path, extra_info: dict[str, Any] | None = None) -> list[Path]:
+    """Copy a stage's inference files into `target` (e.g. the llaso-tiny package folder)."""
+    stage_dir, target = Path(stage_dir), Path(target)
+    if not (stage_dir / PROJECTOR_FILE).is_file():
+        raise LlasoError(f"{stage_dir}: no {PROJECTOR_FILE}; is it a finished stage output folder?")
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in SHIPPED:
+        src, dst = stage_dir / name, target / name
+        if dst.is_dir():
+            shutil.rmtree(dst)
+        elif dst.exists():
+            dst.unlink()
+        if src.is_dir():
+            shutil.copytree(src, dst)
+            written.append(dst)
+        elif src.is_file():
+            if name == TRAINING_FILE:
+                info = json.loads(src.read_text(encoding="utf-8"))
+                _write_json(dst, {**info, **(extra_info or {})})
+            else:
+                shutil.copy2(src, dst)
+            written.append(dst)
+    return written
+
+
+def merge(stage_dir: Path, target: Path, base: str | None = None) -> Path:
+    """A self-contained llaso checkpoint: the stage's base model with its projector loaded and
+    LoRA merged into the LLM (what `Llaso.from_pretrained(target)` loads)."""
+    from llaso.inference.api import Llaso
+    from llaso.train.config import ModelSection
+    from llaso.train.model_setup import build_model, load_stage_output
+
+    info = json.loads((Path(stage_dir) / TRAINING_FILE).read_text(encoding="utf-8"))
+    section = ModelSection.model_validate(info["config"]["model"] | ({"base": base} if base else {}))
+    model, processor = build_model(section)
+    load_stage_output(model, stage_dir, want_lora=False)
+    llm = Path(stage_dir) / LLM_FILE
+    if llm.is_file():
+        result = model.language_model.load_state_dict(load_file(str(llm)), strict=False)
+        if result.unexpected_keys or any("lm_head" not in k for k in result.missing_keys):
+            raise LlasoError(f"{llm}: does not fit the LLM ({result.unexpected_keys[:3]} {result.missing_keys[:3]})")
+        model.language_model.tie_weights()
+    Llaso(model, processor).save_pretrained(target)
+    return Path(target)

@@ -1,0 +1,135 @@
+"""The model a stage trains: composed or loaded, initialised from a previous stage, with the
+configured parts unfrozen (projector, encoder, LLM in full or through LoRA adapters)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from llaso.errors import LlasoError
+from llaso.train.config import LoraSection, ModelSection, TrainableSection
+
+log = logging.getLogger(__name__)
+
+PROJECTOR_FILE = "projector.safetensors"
+LORA_DIR = "lora"
+CTC_FILE = "ctc_head.safetensors"
+
+# Catalog names of the embedded base models, resolved through llaso.model.base_weights.
+_BASE_NAMES = {"whisper-tiny.en": "ensure_whisper_tiny_en", "smollm2-135m-instruct": "ensure_smollm2_135m_instruct"}
+
+
+def resolve_base(name_or_path: str, home: Path | None) -> Path:
+    """A catalog name of an embedded base model, or a Hugging Face model folder."""
+    if name_or_path in _BASE_NAMES:
+        from llaso.model import base_weights
+
+        return Path(getattr(base_weights, _BASE_NAMES[name_or_path])(home))
+    path = Path(name_or_path).expanduser()
+    if not (path / "config.json").is_file():
+        raise LlasoError(
+            f"model: {name_or_path!r} is neither {sorted(_BASE_NAMES)} nor a Hugging Face model folder "
+            "(a folder with config.json and *.safetensors)"
+        )
+    return path
+
+
+def compose_model(section: ModelSection, home: Path | None = None) -> tuple[Any, Any]:
+    """Whisper folder + causal-LM folder -> (LlasoForConditionalGeneration, LlasoProcessor),
+    projector randomly initialised (seeded)."""
+    from llaso.model.compose import compose_from_base
+
+    template = Path(section.chat_template).read_text(encoding="utf-8") if section.chat_template else None
+    return compose_from_base(
+        resolve_base(section.encoder, home),
+        resolve_base(section.llm, home),
+        projector_type=section.projector_type,
+        stack_factor=section.stack_factor,
+        encoder_mode=section.encoder_mode,
+        chat_template=template,
+    )
+
+
+def build_model(section: ModelSection, home: Path | None = None) -> tuple[Any, Any]:
+    """The stage's starting model: composed from base parts, or loaded by name/path."""
+    if section.base is None:
+        model, processor = compose_model(section, home)
+    else:
+        from llaso.inference.api import load_model
+
+        model, processor = load_model(section.base, home=home, encoder_mode=section.encoder_mode)
+        if section.reset_projector:
+            reset_projector(model.multi_modal_projector)
+    return model, processor
+
+
+def reset_projector(projector: nn.Module, seed: int = 0) -> None:
+    g = torch.Generator().manual_seed(seed)
+    for module in projector.modules():
+        if isinstance(module, nn.Linear):
+            with torch.no_grad():
+                module.weight.copy_(torch.randn(module.weight.shape, generator=g) / module.weight.shape[1] ** 0.5)
+                if module.bias is not None:
+                    module.bias.zero_()
+
+
+def load_stage_output(model: Any, folder: str | os.PathLike, want_lora: bool) -> dict[str, bool]:
+    """Start from a previous stage's output folder: its projector, and its LoRA adapter.
+
+    A stage-1 adapter is kept as a trainable adapter when this stage trains LoRA too
+    (`want_lora`), and merged into the LLM otherwise.
+    """
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    projector = folder / PROJECTOR_FILE
+    if not projector.is_file():
+        raise LlasoError(f"init_from: {folder} has no {PROJECTOR_FILE} (is it a stage output folder?)")
+    model.multi_modal_projector.load_state_dict(load_file(str(projector)))
+    lora = folder / LORA_DIR
+    loaded = {"projector": True, "lora": False}
+    if (lora / "adapter_config.json").is_file():
+        from peft import PeftModel
+
+        lm = PeftModel.from_pretrained(model.language_model, str(lora), is_trainable=want_lora)
+        model.language_model = lm if want_lora else lm.merge_and_unload()
+        loaded["lora"] = True
+    return loaded
+
+
+def apply_trainable(model: Any, trainable: TrainableSection, lora: LoraSection) -> None:
+    """Freeze everything, then unfreeze the configured parts (adding LoRA adapters if asked)."""
+    model.requires_grad_(False)
+    if trainable.projector:
+        model.multi_modal_projector.requires_grad_(True)
+    if trainable.encoder:
+        model.audio_tower.requires_grad_(True)
+    if trainable.llm == "full":
+        lm = model.language_model
+        if hasattr(lm, "merge_and_unload"):
+            model.language_model = lm.merge_and_unload()
+        model.language_model.requires_grad_(True)
+    elif trainable.llm == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        lm = model.language_model
+        if hasattr(lm, "peft_config"):  # adapter from init_from: keep training it
+            for name, p in lm.named_parameters():
+                p.requires_grad_("lora_" in name)
+        else:
+            cfg = LoraConfig(
+                r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                target_modules=list(lora.target_modules), bias="none", task_type="CAUSAL_LM",
+            )
+            model.language_model = get_peft_model(lm, cfg)
+
+
+def count_parameters(module: nn.Module) -> tuple[int, int]:
+    total = sum(p.numel() for p in module.parameters())
+    learn = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    return learn, total

@@ -1,0 +1,150 @@
+"""The recipe end to end on a tiny real model: it learns, resumes exactly after a kill, runs
+as two gloo processes, chains stages and exports weights."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from llaso.train.config import load_config
+from llaso.train.recipe import run_stage
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _log(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "llaso.cli.main", "train", *args]
+
+
+def test_loss_decreases_and_stage_output_is_written(stage_config) -> None:
+    cfg = load_config(stage_config("learn", schedule={"kind": "constant", "max_steps": 30},
+                                   trainable={"projector": True, "llm": "full"}))
+    out = run_stage(cfg, progress=False)
+    losses = [e["lm_loss"] for e in _log(out) if "lm_loss" in e]
+    assert len(losses) == 30
+    assert sum(losses[-5:]) / 5 < 0.7 * sum(losses[:5]) / 5
+    for name in ("projector.safetensors", "language_model.safetensors", "ctc_head.safetensors",
+                 "training.json", "curves.png"):
+        assert (out / name).is_file(), name
+    info = json.loads((out / "training.json").read_text())
+    assert info["stack_factor"] == 4 and info["steps"] == 30 and info["evals"]
+    assert set(info["evals"][-1]["eval"]) >= {"ASR", "SGC", "ctc_wer"}
+    # the projector file holds the projector alone
+    assert all(k.startswith("mlp.") for k in load_file(str(out / "projector.safetensors")))
+    # frozen-encoder outputs were cached once per clip (20 train clips + nothing else)
+    cached = list((Path(cfg.data.cache_dir) / "encoder").rglob("*.safetensors"))
+    assert len(cached) == 20
+
+
+def test_labels_cover_only_assistant_turns(stage_config, tiny_parts) -> None:
+    from llaso.train.config import ModelSection
+    from llaso.train.dataset import PrepareOptions, prepare_records
+    from llaso.train.model_setup import build_model
+
+    cfg = load_config(stage_config("labels"))
+    model, processor = build_model(ModelSection(encoder=str(tiny_parts["encoder"]), llm=str(tiny_parts["llm"])))
+    records = prepare_records(cfg.data.train, processor, PrepareOptions(ctc_tasks=["ASR"]), None, None, None, progress=False)
+    asr = next(r for r in records if r.task == "ASR")
+    answer = processor.tokenizer.decode([t for t in asr.labels if t != -100])
+    assert answer.startswith(json.loads(Path(cfg.data.train[0].replace("*.json", "ASR_ta_train.json")).read_text())[0]
+                             ["conversations"][1]["value"])
+    assert "Transcribe" not in answer and "user" not in answer
+    assert processor.tokenizer.decode(asr.ctc_target).strip() == answer.split("<|im_end|>")[0].strip()
+    assert all(r.ctc_target is None for r in records if r.task == "SGC")
+
+
+def test_resume_after_kill_matches_uninterrupted_run(stage_config, tmp_path: Path) -> None:
+    common = {"schedule": {"kind": "cosine", "warmup_steps": 3, "max_steps": 40}, "checkpoint": {"every": 4, "keep_last": 20}}
+    straight = load_config(stage_config("straight", **common))
+    run_stage(straight, progress=False)
+
+    killed_yaml = stage_config("killed", **common)
+    killed = load_config(killed_yaml)
+    ckpts = killed.output_path / "checkpoints"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(_cli("--config", str(killed_yaml), "--no-progress"), env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while not (ckpts / "checkpoint-0000004").is_dir():
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    done = sorted(p.name for p in ckpts.glob("checkpoint-*"))
+    assert "checkpoint-0000040" not in done
+
+    with pytest.raises(Exception, match="--resume"):
+        run_stage(killed, progress=False)
+    run_stage(killed, resume=True, progress=False)
+    a = load_file(str(straight.output_path / "checkpoints" / "checkpoint-0000040" / "trainable.safetensors"))
+    b = load_file(str(ckpts / "checkpoint-0000040" / "trainable.safetensors"))
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.allclose(a[k], b[k], atol=1e-6, rtol=0), k
+    sa = json.loads((straight.output_path / "checkpoints" / "checkpoint-0000040" / "state.json").read_text())
+    sb = json.loads((ckpts / "checkpoint-0000040" / "state.json").read_text())
+    assert (sa["epoch"], sa["consumed"], sa["samples"]) == (sb["epoch"], sb["consumed"], sb["samples"])
+
+
+def test_two_gloo_processes(stage_config) -> None:
+    """Two CPU processes started by torchrun; Accelerate sets up DDP over gloo."""
+    path = stage_config("ddp", schedule={"kind": "constant", "max_steps": 4},
+                        objective={"lm_weight": 1.0, "ctc_weight": 0.0}, batch={"size": 2, "grad_accum": 1})
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+           "-m", "llaso.cli.main", "train", "--config", str(path), "--no-progress"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = load_config(path).output_path
+    assert "2 process(es)" in done.stdout
+    info = json.loads((out / "training.json").read_text())
+    assert info["processes"] == 2 and info["samples_seen"] == 4 * 2 * 2
+    assert (out / "projector.safetensors").is_file()
+
+
+def test_stage_chain_init_from_export_and_merge(stage_config, tmp_path: Path) -> None:
+    s1 = load_config(stage_config("s1", schedule={"kind": "constant", "max_steps": 3}))
+    out1 = run_stage(s1, progress=False)
+    s2_yaml = stage_config(
+        "s2",
+        model={**s1.model.model_dump(), "init_from": str(out1)},
+        objective={"lm_weight": 1.0, "ctc_weight": 0.0},
+        schedule={"kind": "constant", "max_steps": 2},
+    )
+    s2 = load_config(s2_yaml)
+    out2 = run_stage(s2, progress=False)
+    info = json.loads((out2 / "training.json").read_text())
+    assert info["init_from_loaded"] == {"projector": True, "lora": True}
+
+    shipped = tmp_path / "shipped"
+    done = subprocess.run(_cli("--export", str(out2), "--to", str(shipped)), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in shipped.iterdir()) == ["lora", "projector.safetensors", "training.json"]
+    total = sum(p.stat().st_size for p in shipped.rglob("*") if p.is_file())
+    assert total < 30 * 2**20
+
+    merged = tmp_path / "merged"
+    done = subprocess.run(_cli("--export", str(out2), "--to", str(merged), "--merge"), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    from llaso import Llaso
+
+    m = Llaso.from_pretrained(str(merged), device="cpu")
+    proj = load_file(str(out2 / "projector.safetensors"))
+    assert torch.equal(m.model.multi_modal_projector.state_dict()["mlp.0.weight"], proj["mlp.0.weight"])
+    assert not hasattr(m.model.language_model, "peft_config")
