@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from llaso.atomic import write_text_atomic
 from llaso.data.augment import apply_augment, random_spec
 from llaso.data.schema import write_samples
 from llaso.data.tasks import LAYOUT_TAGS, format_label_list, get_task, load_templates
@@ -502,7 +503,7 @@ def build_mini(out: str | os.PathLike, *, scale: str = "small", seed: int = 0,
         "seconds": 0.0, "samples": 0, "runs": 0}
     timing = {"seconds": round(timing["seconds"] + elapsed, 1),
               "samples": timing["samples"] + built_now, "runs": timing["runs"] + 1}
-    _atomic_write(timing_path, json.dumps(timing))
+    write_text_atomic(timing_path, json.dumps(timing))
     return assemble(out, units, scale=scale, seed=seed, build_seconds=elapsed,
                     built_now=built_now, timing=timing)
 
@@ -565,7 +566,7 @@ def assemble(out: Path, units: list[Unit], *, scale: str, seed: int, build_secon
             "samples": len(samples), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
     checksum_lines.sort(key=lambda line: line.split("  ", 1)[1])
     checksum_text = "\n".join(checksum_lines) + "\n"
-    _atomic_write(out / "checksums.sha256", checksum_text)
+    write_text_atomic(out / "checksums.sha256", checksum_text)
     seconds = _audio_seconds(out, checksum_lines)
     manifest = {
         "name": "llaso-mini", "corpus_version": CORPUS_VERSION, "scale": scale, "seed": seed,
@@ -578,8 +579,8 @@ def assemble(out: Path, units: list[Unit], *, scale: str, seed: int, build_secon
         "build_total": timing or {},  # every run of a build that was interrupted and resumed
         "versions": versions(),
     }
-    _atomic_write(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
-    _atomic_write(out / "README.md", readme_text(manifest))
+    write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+    write_text_atomic(out / "README.md", readme_text(manifest))
     return manifest
 
 
@@ -593,10 +594,6 @@ def _audio_seconds(out: Path, checksum_lines: list[str]) -> float:
     return total
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def readme_text(manifest: dict) -> str:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
+from llaso.atomic import atomic_path
 from llaso.data.jsonstream import RawRecord, scan_records
 from llaso.errors import LlasoError, PlaceholderMismatchError
 
@@ -88,26 +88,19 @@ def write_samples(path: str | os.PathLike, samples: Iterable[dict], *, jsonl: bo
     path = Path(path)
     if jsonl is None:
         jsonl = path.suffix == ".jsonl"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     count = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            if not jsonl:
-                out.write("[")
-            for sample in samples:
-                line = json.dumps(sample, ensure_ascii=False)
-                if jsonl:
-                    out.write(line + "\n")
-                else:
-                    out.write(("\n" if count == 0 else ",\n") + line)
-                count += 1
-            if not jsonl:
-                out.write("\n]\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
+        if not jsonl:
+            out.write("[")
+        for sample in samples:
+            line = json.dumps(sample, ensure_ascii=False)
+            if jsonl:
+                out.write(line + "\n")
+            else:
+                out.write(("\n" if count == 0 else ",\n") + line)
+            count += 1
+        if not jsonl:
+            out.write("\n]\n")
     return count
 
 

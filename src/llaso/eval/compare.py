@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from llaso.eval.atomic import write_json_atomic, write_text_atomic
+from llaso.atomic import write_json_atomic, write_text_atomic
 from llaso.eval.metrics import get_metric
 from llaso.eval.records import PredictionFileError
 from llaso.eval.report import NORMALIZATION, format_value, radar_chart

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from llaso.eval.atomic import write_json_atomic, write_text_atomic
+from llaso.atomic import write_json_atomic, write_text_atomic
 from llaso.eval.metrics import get_metric
 from llaso.eval.stems import CATEGORIES, LAYOUT_NAMES, LAYOUTS, task_info, task_order
 

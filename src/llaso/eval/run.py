@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from llaso.errors import LlasoError
-from llaso.eval.atomic import write_json_atomic, write_text_atomic
+from llaso.atomic import write_json_atomic, write_text_atomic
 from llaso.eval.records import majority_field, read_prediction_file
 from llaso.eval.stems import FileSpec, spec_for
 

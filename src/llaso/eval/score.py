@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llaso.eval.atomic import write_text_atomic
+from llaso.atomic import write_text_atomic
 from llaso.eval.judge import Judge, JudgeConfig, JudgeItem, JudgeNotConfiguredError, not_configured_message
 from llaso.eval.metrics import get_metric, label_set
 from llaso.eval.records import (

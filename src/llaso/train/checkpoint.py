@@ -24,23 +24,18 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from llaso import atomic
+
 LATEST = "latest"
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_json_atomic(path: Path, data: Any) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    atomic.write_json_atomic(path, data, sort_keys=True)
 
 
 def save_tensors_atomic(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
-    os.replace(tmp, path)
+    with atomic.atomic_path(path) as tmp:
+        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
 
 
 # -- optimizer state <-> (tensors, json) ----------------------------------------------------
@@ -122,7 +117,7 @@ def save_checkpoint(
     if final.exists():  # the same step saved twice (e.g. a final save): replace it
         shutil.rmtree(final)
     os.replace(tmp, final)
-    write_text_atomic(folder / LATEST, name + "\n")
+    atomic.write_text_atomic(folder / LATEST, name + "\n")
     _prune(folder, keep_last, keep=name)
     return final
 

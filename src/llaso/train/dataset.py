@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from llaso.atomic import atomic_path
 from llaso.errors import LlasoError
 from llaso.train.encoder_cache import EncoderCache, conversation_audio_key
 
@@ -241,12 +242,9 @@ def prepare_records(
     if not records:
         raise LlasoError(f"data: no usable samples in {list(patterns)} (check tasks/layouts filters)")
     if stored is not None:
-        stored.parent.mkdir(parents=True, exist_ok=True)
-        tmp = stored.with_name(f".{stored.name}.{os.getpid()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
+        with atomic_path(stored) as tmp, open(tmp, "w", encoding="utf-8") as fh:
             for r in records:
                 fh.write(json.dumps(asdict(r), default=str) + "\n")
-        os.replace(tmp, stored)
     return records
 
 

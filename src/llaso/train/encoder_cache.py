@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
+
+from llaso.atomic import atomic_path
 
 
 def audio_identity(path: str | Path) -> str:
@@ -65,7 +66,5 @@ class EncoderCache:
 
     def put(self, key: str, frames: Sequence[torch.Tensor]) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        save_file({f"w{i}": f.detach().to(self.dtype).contiguous().cpu() for i, f in enumerate(frames)}, str(tmp))
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            save_file({f"w{i}": f.detach().to(self.dtype).contiguous().cpu() for i, f in enumerate(frames)}, str(tmp))

@@ -8,13 +8,13 @@ guess. With a CTC head, the head's own greedy transcript is scored too (it costs
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from llaso.atomic import atomic_path
 from llaso.train.config import StageConfig
 from llaso.train.dataset import default_audio_root, expand_files, select_evenly, task_and_layout
 
@@ -116,13 +116,10 @@ def evaluate(
                 [ctc_predictions[i] for i in idx], [records[i].reference for i in idx]
             )
     if out_path is not None:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
+        with atomic_path(out_path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
             for r, p, c in zip(records, predictions, ctc_predictions):
                 row = {k: v for k, v in asdict(r).items() if k != "prompt"}
                 fh.write(json.dumps({**row, "prediction": p, "ctc": c}) + "\n")
-        os.replace(tmp, out_path)
     return result
 
 

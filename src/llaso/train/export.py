@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from llaso.atomic import atomic_path, write_json_atomic
 from llaso.errors import LlasoError
 from llaso.train.config import StageConfig
 from llaso.train.model_setup import CTC_FILE, LORA_DIR, PROJECTOR_FILE
@@ -32,10 +33,8 @@ SHIPPED = (PROJECTOR_FILE, TRAINING_FILE, LORA_DIR, LLM_FILE)
 
 
 def _save(tensors: dict[str, torch.Tensor], path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file({k: v.detach().contiguous().cpu().float() for k, v in tensors.items()}, str(tmp))
-    os.chmod(tmp, 0o644)  # shipped in a package: readable by everyone
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file({k: v.detach().contiguous().cpu().float() for k, v in tensors.items()}, str(tmp))
 
 
 def _untied(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -48,12 +47,6 @@ def _untied(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         seen.add(v.data_ptr())
         out[k] = v
     return out
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def save_lora(language_model: Any, folder: Path) -> None:
@@ -85,7 +78,7 @@ def write_stage_output(module: Any, processor: Any, cfg: StageConfig, out_dir: P
     if module.ctc_head is not None:
         _save(module.ctc_head.state_dict(), out_dir / CTC_FILE)
     config = model.config
-    _write_json(
+    write_json_atomic(
         out_dir / TRAINING_FILE,
         {
             "name": cfg.name,
@@ -122,7 +115,7 @@ def ship(stage_dir: Path, target: Path, extra_info: dict[str, Any] | None = None
         elif src.is_file():
             if name == TRAINING_FILE:
                 info = json.loads(src.read_text(encoding="utf-8"))
-                _write_json(dst, {**info, **(extra_info or {})})
+                write_json_atomic(dst, {**info, **(extra_info or {})})
             else:
                 shutil.copy2(src, dst)
             written.append(dst)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from llaso.atomic import atomic_path
 
 
 def read_log(path: Path) -> tuple[list[dict], list[dict]]:
@@ -72,9 +73,7 @@ def plot_curves(log_path: Path, png_path: Path, title: str = "") -> Path | None:
     fig.suptitle(title)
     fig.tight_layout()
     png_path = Path(png_path)
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = png_path.with_name(f".{png_path.stem}.{os.getpid()}.tmp.png")
-    fig.savefig(tmp, dpi=100)
+    with atomic_path(png_path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
-    os.replace(tmp, png_path)
     return png_path

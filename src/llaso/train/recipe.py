@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from llaso import atomic
 from llaso.errors import LlasoError
 from llaso.train.config import StageConfig
 
@@ -306,7 +307,7 @@ def run_stage(cfg: StageConfig, resume: bool = False, progress: bool = True) -> 
             accelerator.save_state(str(ckpt_dir / f"checkpoint-{state.step:07d}" / "sharded"), safe_serialization=True)
             if main:
                 ckpt.write_json_atomic(ckpt_dir / f"checkpoint-{state.step:07d}" / "state.json", state.__dict__)
-                ckpt.write_text_atomic(ckpt_dir / ckpt.LATEST, f"checkpoint-{state.step:07d}\n")
+                atomic.write_text_atomic(ckpt_dir / ckpt.LATEST, f"checkpoint-{state.step:07d}\n")
         elif main:
             ckpt.save_checkpoint(
                 ckpt_dir, trainable_state(raw), optimizer.state_dict(),
