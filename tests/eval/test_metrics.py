@@ -107,12 +107,17 @@ def test_registry_knows_direction_of_every_schema_metric() -> None:
     expected = {
         "wer": False, "cer": False, "wer_normalized": False, "cer_normalized": False, "per": False,
         "accuracy": True, "abstention_rate": False, "mae": False, "parsed": None,
-        "judge_score": True, "judged": None,
+        "judge_score": True, "judged": None, "exact_match": True,
     }
     for name, higher in expected.items():
         assert m.get_metric(name).higher_is_better is higher
     with pytest.raises(KeyError, match="unknown metric"):
         m.get_metric("bleu")
+
+
+def test_exact_match_ignores_case_and_punctuation_only() -> None:
+    assert m.exact_match(["Paris.", "light-blue", "Paris is the capital"], ["paris", "Light blue", "Paris"]) == 2 / 3
+    assert m.exact_match([], []) is None
 
 
 def test_a_new_metric_registers_by_name() -> None:

@@ -113,4 +113,4 @@ def test_cli_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Captu
     assert "need an LLM judge" in err and "--judge-base-url" in err and "Traceback" not in err
     assert main(["eval", "score", str(tmp_path), "--no-judge", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)["files"]["dolly_input_1_test"]
-    assert info["metrics"] == {"judge_score": None, "judged": 0}
+    assert info["metrics"] == {"judge_score": None, "judged": 0, "exact_match": 0.0}

@@ -32,6 +32,8 @@ def test_stage_chain_points_at_previous_output() -> None:
     assert s1.model.init_from == s0.output_dir and s2.model.init_from == s1.output_dir
     assert s0.objective.lm_weight == 0 and s0.trainable.llm == "frozen"  # CTC pre-alignment only
     assert s2.trainable.llm == "lora"
+    s2b, s2c = (load_config(REPO / "configs" / "train" / f"llaso-tiny-{n}.yaml") for n in ("stage2b", "stage2c"))
+    assert s2b.model.init_from == s2.output_dir and s2c.model.init_from == s2b.output_dir
     b1, b2 = (load_config(REPO / "configs" / "train" / f"llaso-base-stage{n}.yaml") for n in (1, 2))
     assert b1.trainable.llm == "frozen" and b2.trainable.llm == "full" and b2.model.init_from == b1.output_dir
 

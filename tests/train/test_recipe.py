@@ -148,3 +148,38 @@ def test_stage_chain_init_from_export_and_merge(stage_config, tmp_path: Path) ->
     proj = load_file(str(out2 / "projector.safetensors"))
     assert torch.equal(m.model.multi_modal_projector.state_dict()["mlp.0.weight"], proj["mlp.0.weight"])
     assert not hasattr(m.model.language_model, "peft_config")
+
+
+def test_mix_of_text_only_two_turn_and_capped_tasks_trains(stage_config, tiny_parts, tiny_corpus: Path,
+                                                           tmp_path: Path) -> None:
+    from llaso.train.config import ModelSection
+    from llaso.train.dataset import PrepareOptions, prepare_records
+    from llaso.train.model_setup import build_model
+
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    clip = str((tiny_corpus / "audio" / "s0_1.wav").resolve())
+    (extra / "TXT_t_train.json").write_text(json.dumps([
+        {"task": "TXT", "layout": "t", "voice": [], "conversations": [
+            {"from": "human", "value": q}, {"from": "gpt", "value": a}]}
+        for q, a in [("Say hi.", "Hi there!"), ("What is two plus two?", "Two plus two is four.")]]))
+    (extra / "MT_ta_train.json").write_text(json.dumps([
+        {"task": "MT", "layout": "ta", "voice": [clip], "conversations": [
+            {"from": "human", "value": "<audio>\nIs the speaker male or female?"}, {"from": "gpt", "value": "female"},
+            {"from": "human", "value": "Transcribe the audio."}, {"from": "gpt", "value": "the cat sat on the mat"}]}] * 2))
+    data = {"train": [str(tiny_corpus / "train" / "*.json"), str(extra / "*.json")], "eval": [],
+            "cache_dir": str(tmp_path / "cache"), "max_samples": 4, "max_samples_by_task": {"ASR": 3}}
+    cfg = load_config(stage_config("mix", data=data, schedule={"kind": "constant", "max_steps": 3}))
+    model, processor = build_model(ModelSection(encoder=str(tiny_parts["encoder"]), llm=str(tiny_parts["llm"])))
+    options = PrepareOptions(max_samples=4, max_samples_by_task={"ASR": 3})
+    records = prepare_records(cfg.data.train, processor, options, None, None, None, progress=False)
+    assert {t: sum(r.task == t for r in records) for t in ("ASR", "SGC", "TXT", "MT")} == {
+        "ASR": 3, "SGC": 4, "TXT": 2, "MT": 2}
+    text_only = next(r for r in records if r.task == "TXT")
+    assert text_only.n_windows == 0 and text_only.audio_key is None
+    two_turn = next(r for r in records if r.task == "MT")
+    answers = processor.tokenizer.decode([t for t in two_turn.labels if t != -100])
+    assert "female" in answers and "the cat sat on the mat" in answers and "Transcribe" not in answers
+    out = run_stage(cfg, progress=False)
+    losses = [e["lm_loss"] for e in _log(out) if "lm_loss" in e]
+    assert len(losses) == 3 and all(loss == loss and loss > 0 for loss in losses)

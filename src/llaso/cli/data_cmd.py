@@ -52,6 +52,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     convert.add_argument("--seed", type=int, default=0)
     convert.set_defaults(handler=_convert)
 
+    two = commands.add_parser("two-turn", help="derive two-turn conversations about one clip "
+                              "(a voice question and its transcript) from SGC/AC-style samples")
+    two.add_argument("inputs", nargs="+", help="sample files whose samples carry meta.text")
+    two.add_argument("--out", required=True, help="output sample file (.json)")
+    two.add_argument("--per-file", type=int, default=None, help="at most this many per input file")
+    two.add_argument("--split", default="train", help="split name used in the ids")
+    two.add_argument("--seed", type=int, default=0)
+    two.add_argument("--text-follow-ups", metavar="TEXT.json", default=None,
+                     help="instead of the transcript, follow each audio sample (any task) with a "
+                          "text-only question and answer from this file (`llaso train --make-replay`)")
+    two.set_defaults(handler=_two_turn)
+
 
 def _validate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
@@ -112,4 +124,35 @@ def _convert(args: argparse.Namespace) -> int:
 
     count = write_samples(output, converted())
     print(f"wrote {count} ({args.layout}) samples to {output}, audio in {audio_dir}")
+    return 0
+
+
+def _two_turn(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from llaso.data.schema import iter_samples, resolve_audio_path, write_samples
+    from llaso.data.tasks import load_templates
+    from llaso.data.two_turn import follow_up_samples, two_turn_samples
+
+    out = Path(args.out)
+    text = list(iter_samples(args.text_follow_ups)) if args.text_follow_ups else None
+    transcribe = load_templates()["ASR"]
+    samples: list[dict] = []
+    for n, path in enumerate(args.inputs):
+        source = Path(path)
+        rebased = []
+        for sample in iter_samples(source):
+            # voice paths are relative to their file: re-root them at the output's folder
+            paths = [resolve_audio_path(v, source.parent) for v in sample.get("voice") or []]
+            rebased.append({**sample, "voice": [os.path.relpath(p, out.parent.resolve()) for p in paths]})
+        if text is not None:
+            made = follow_up_samples(rebased, text, seed=args.seed + n, split=args.split, limit=args.per_file)
+        else:
+            made = two_turn_samples(rebased, transcribe, seed=args.seed + n, split=args.split, limit=args.per_file)
+        samples += made
+    for i, sample in enumerate(samples):
+        sample["id"] = f"{sample['task']}_{sample['layout'].replace(',', '')}_{args.split}_{i:06d}"
+    count = write_samples(out, samples)
+    print(f"wrote {count} two-turn samples to {out}")
     return 0

@@ -3,6 +3,7 @@
     llaso train --config configs/train/llaso-tiny-stage1.yaml [--resume] [--set schedule.max_steps=100]
     llaso train --export runs/llaso-tiny/stage2 --to src/llaso/model/weights/llaso-tiny
     llaso train --export runs/llaso-tiny/stage2 --to my-checkpoint --merge
+    llaso train --make-replay data/llaso-mini/train/TXT_t_train.json --replay-n 640
     accelerate launch --config_file configs/accelerate/ddp.yaml -m llaso.cli.main train --config X.yaml
 """
 
@@ -27,6 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--to", type=Path, metavar="DIR", help="export target folder")
     p.add_argument("--merge", action="store_true",
                    help="with --export: write a full checkpoint with LoRA merged, instead of the few-MB files")
+    p.add_argument("--make-replay", type=Path, metavar="OUT.json",
+                   help="write text-only replay samples: the base LLM's own answers to text prompts")
+    p.add_argument("--replay-n", type=int, default=640, help="with --make-replay: number of prompts")
+    p.add_argument("--replay-max-new-tokens", type=int, default=64)
+    p.add_argument("--replay-seed", type=int, default=0)
+    p.add_argument("--replay-llm", type=Path, default=None,
+                   help="a local Hugging Face causal LM folder (default: SmolLM2-135M-Instruct)")
     p.set_defaults(handler=run)
 
 
@@ -44,8 +52,14 @@ def run(args: argparse.Namespace) -> int:
             for path in ship(args.export, args.to):
                 print(path)
         return 0
+    if args.make_replay is not None:
+        from llaso.train.replay import write_replay
+
+        print(write_replay(args.make_replay, n=args.replay_n, seed=args.replay_seed, llm=args.replay_llm,
+                           max_new_tokens=args.replay_max_new_tokens, progress=not args.no_progress))
+        return 0
     if args.config is None:
-        raise LlasoError("give --config STAGE.yaml (or --export STAGE_DIR --to DIR)")
+        raise LlasoError("give --config STAGE.yaml (or --export STAGE_DIR --to DIR, or --make-replay OUT)")
     from llaso.train.config import load_config
     from llaso.train.recipe import run_stage
 

@@ -167,6 +167,20 @@ def closed_set_accuracy(
     return correct / len(references)
 
 
+def answer_key(text: str) -> str:
+    """A short answer as compared for exact match: lower-cased, punctuation as spaces
+    ("Paris." == "paris"; "light blue" == "light-blue")."""
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+@register_metric("exact_match", higher_is_better=True, description="fraction of predictions equal to the reference after lower-casing and removing punctuation")
+def exact_match(predictions: Sequence[str], references: Sequence[str]) -> float | None:
+    _check_lengths(predictions, references)
+    if not references:
+        return None
+    return sum(answer_key(p) == answer_key(r) for p, r in zip(predictions, references)) / len(references)
+
+
 @register_metric("abstention_rate", higher_is_better=False, description="fraction of predictions that do not name exactly one valid label")
 def abstention_rate(
     predictions: Sequence[str], references: Sequence[str], labels: Sequence[str] | None = None

@@ -47,7 +47,8 @@ _METRICS_OF_KIND = {
 def task_info(code: str) -> TaskInfo:
     """Evaluation facts for a registered task (llaso.data.tasks is the one task registry).
 
-    Judged tasks with a closed label set (speech commands, intents) also report accuracy.
+    Judged tasks with a closed label set (speech commands, intents) also report accuracy, and
+    AQA reports exact match.
     """
     from llaso.data.tasks import get_task
 
@@ -55,6 +56,8 @@ def task_info(code: str) -> TaskInfo:
     metrics = _METRICS_OF_KIND[task.metric]
     if task.metric == "judge" and code in ("SCR", "IP"):
         metrics = metrics + ("accuracy",)
+    if code == "AQA":  # short-answer QA (llaso-mini) is checkable without a judge
+        metrics = metrics + ("exact_match",)
     return TaskInfo(task.code, task.name, task.category, metrics)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
 from llaso.errors import LlasoError
 
@@ -95,6 +95,9 @@ class DataSection(_Strict):
     tasks: list[str] | None = None
     layouts: list[Literal["ta", "at", "a"]] | None = None
     max_samples: int | None = Field(None, ge=1)
+    """At most this many samples from each file."""
+    max_samples_by_task: dict[str, PositiveInt] = {}
+    """Per-task overrides of max_samples (still per file), to weight a mix without new files."""
     max_length: int = Field(512, ge=16)
     cache_encoder: bool = True
     cache_dir: str | None = None

@@ -131,6 +131,7 @@ class PrepareOptions:
     tasks: list[str] | None = None
     layouts: list[str] | None = None
     max_samples: int | None = None
+    max_samples_by_task: dict[str, int] = field(default_factory=dict)
     max_length: int = 512
     audio_root: str | None = None
     ctc_tasks: list[str] = field(default_factory=list)
@@ -195,7 +196,8 @@ def prepare_records(
                 break  # a file holds one task
             if options.layouts and layout not in options.layouts:
                 break
-            if options.max_samples and count >= options.max_samples:
+            cap = options.max_samples_by_task.get(task, options.max_samples)
+            if cap and count >= cap:
                 break
             where = f"{path.name}[{index}]"
             try:

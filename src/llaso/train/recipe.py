@@ -220,6 +220,7 @@ def run_stage(cfg: StageConfig, resume: bool = False, progress: bool = True) -> 
 
     options = PrepareOptions(
         tasks=cfg.data.tasks, layouts=cfg.data.layouts, max_samples=cfg.data.max_samples,
+        max_samples_by_task=cfg.data.max_samples_by_task,
         max_length=cfg.data.max_length, audio_root=cfg.data.audio_root,
         ctc_tasks=cfg.objective.ctc_tasks if cfg.objective.ctc_weight > 0 else [],
     )

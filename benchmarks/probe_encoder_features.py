@@ -1,0 +1,107 @@
+"""How much speaker and sound information the frozen Whisper tiny.en encoder passes on: linear
+probes on clip-pooled encoder frames (mean and standard deviation over time), trained on the
+llaso-mini train split and scored on the test split (held-out voices).
+
+    .venv/bin/python benchmarks/probe_encoder_features.py [--data data/llaso-mini] [--train-per-task 600]
+
+A probe near a quality bar says the encoder is not what limits llaso-tiny on that task; the
+LLM path (projector, LoRA, training steps) is. Gender, accent and instrument: logistic
+regression (accuracy); pitch: ridge regression (MAE in semitones, best of a few penalties).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from machine import describe_machine  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+TASKS = {"SGC": "speaker gender", "AC": "accent", "IC": "instrument", "PP": "pitch (MIDI)"}
+
+
+def pooled_features(model, processor, path: Path, limit: int):
+    import torch
+
+    from llaso.audio.load import load_audio
+    from llaso.data.schema import iter_samples, reference_text, resolve_audio_path
+
+    rows, labels = [], []
+    for sample in list(iter_samples(path))[:limit]:
+        mel, _ = processor.featurize(load_audio(resolve_audio_path(sample["voice"][0], path.parent)))[0]
+        with torch.no_grad():
+            frames = model.encode_audio(mel.unsqueeze(0))[0].float()
+        rows.append(torch.cat([frames.mean(0), frames.std(0)]))
+        labels.append(reference_text(sample) or "")
+    return torch.stack(rows), labels
+
+
+def logistic_probe(x_train, y_train, x_test, y_test, steps: int = 300) -> float:
+    import torch
+
+    names = sorted(set(y_train))
+    target = torch.tensor([names.index(y) for y in y_train])
+    truth = torch.tensor([names.index(y) if y in names else -1 for y in y_test])
+    weight = torch.zeros(x_train.shape[1], len(names), requires_grad=True)
+    bias = torch.zeros(len(names), requires_grad=True)
+    optimiser = torch.optim.Adam([weight, bias], lr=1e-2)
+    for _ in range(steps):
+        loss = torch.nn.functional.cross_entropy(x_train @ weight + bias, target) + 1e-3 * weight.pow(2).sum()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    return float(((x_test @ weight + bias).argmax(1) == truth).float().mean())
+
+
+def ridge_probe(x_train, y_train, x_test, y_test) -> tuple[float, float]:
+    import torch
+
+    t_train = torch.tensor([float(y) for y in y_train])
+    t_test = torch.tensor([float(y) for y in y_test])
+    a_train = torch.cat([x_train, torch.ones(len(x_train), 1)], 1)
+    a_test = torch.cat([x_test, torch.ones(len(x_test), 1)], 1)
+    best = min(
+        float((a_test @ torch.linalg.solve(a_train.T @ a_train + lam * torch.eye(a_train.shape[1]), a_train.T @ t_train)
+               - t_test).abs().mean())
+        for lam in (1.0, 10.0, 100.0)
+    )
+    return best, float((t_test - t_train.mean()).abs().mean())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=REPO / "data" / "llaso-mini")
+    parser.add_argument("--train-per-task", type=int, default=600)
+    parser.add_argument("--test-per-task", type=int, default=150)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    from llaso.model.embedded import load_llaso_tiny
+
+    model, processor = load_llaso_tiny()
+    print(f"machine: {describe_machine()}")
+    results = {}
+    for task, name in TASKS.items():
+        started = time.perf_counter()
+        x_train, y_train = pooled_features(model, processor, args.data / "train" / f"{task}_ta_train.json", args.train_per_task)
+        x_test, y_test = pooled_features(model, processor, args.data / "test" / f"{task}_ta_test.json", args.test_per_task)
+        mean, std = x_train.mean(0), x_train.std(0) + 1e-5
+        x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
+        if task == "PP":
+            mae, constant = ridge_probe(x_train, y_train, x_test, y_test)
+            results[task] = {"mae": round(mae, 2), "predict_the_mean_mae": round(constant, 2)}
+        else:
+            majority = max(set(y_test), key=y_test.count)
+            results[task] = {"accuracy": round(logistic_probe(x_train, y_train, x_test, y_test), 3),
+                             "majority_class": round(y_test.count(majority) / len(y_test), 3)}
+        results[task].update(train=len(y_train), test=len(y_test), seconds=round(time.perf_counter() - started, 1))
+        print(f"{name}: {json.dumps(results[task])}")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
