@@ -115,3 +115,23 @@ def test_openai_input_audio_parts(processor, speech_clip):
     assert openai_style.input_ids == by_path.input_ids
     with pytest.raises(LlasoError, match="not valid base64"):
         processor.encode([user({"type": "input_audio", "input_audio": {"data": "%%%", "format": "wav"}})])
+
+
+def test_loading_a_saved_checkpoint_processor_does_not_warn_about_its_config(tiny, tmp_path) -> None:
+    import logging
+
+    from llaso.processing import LlasoProcessor
+
+    tiny.model.config.save_pretrained(tmp_path)
+    tiny.processor.save_pretrained(tmp_path)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("transformers.configuration_utils")
+    logger.addHandler(handler)
+    try:
+        loaded = LlasoProcessor.from_pretrained(tmp_path)
+    finally:
+        logger.removeHandler(handler)
+    assert not [r for r in records if "instantiate a model of type" in r.getMessage()]
+    assert loaded.tokenizer.get_vocab() == tiny.processor.tokenizer.get_vocab()

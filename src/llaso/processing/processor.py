@@ -50,6 +50,17 @@ class ProcessorSettings:
     audio_end_text: str = ""
 
 
+def _text_config(path: Path) -> Any:
+    """The LLM's config inside a saved llaso checkpoint, for AutoTokenizer: left to itself it
+    would read config.json, not know the `llaso` type, and warn on every load."""
+    config_file = path / "config.json"
+    if not config_file.is_file() or json.loads(config_file.read_text()).get("model_type") != "llaso":
+        return None
+    from llaso.model.configuration_llaso import LlasoConfig
+
+    return LlasoConfig.from_pretrained(path).text_config
+
+
 class LlasoProcessor:
     """Feature extractor + tokenizer + chat template, saved with every checkpoint."""
 
@@ -72,7 +83,7 @@ class LlasoProcessor:
         settings = ProcessorSettings(**json.loads((path / PROCESSOR_CONFIG).read_text()))
         template_file = path / CHAT_TEMPLATE_FILE
         template = template_file.read_text() if template_file.exists() else None
-        tokenizer = AutoTokenizer.from_pretrained(path)
+        tokenizer = AutoTokenizer.from_pretrained(path, config=_text_config(path))
         feature_extractor = WhisperFeatureExtractor.from_pretrained(path)
         return cls(tokenizer, feature_extractor, template, settings)
 
