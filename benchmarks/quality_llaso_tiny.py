@@ -35,11 +35,11 @@ CLOSED = {"SGC": "speaker gender", "SCR": "speech command", "IP": "intent", "AC"
 BARS = {"SGC": 0.95, "SCR": 0.90, "IP": 0.80, "AC": 0.70, "IC": 0.80}
 
 
-def harness(model, data: Path, out: Path, limit: int, batch_size: int) -> dict:
+def harness(model, name: str, data: Path, out: Path, limit: int, batch_size: int) -> dict:
     from llaso.eval.run import ModelBackend, RunConfig, run
     from llaso.eval.score import ScoreOptions, score_path
 
-    config = RunConfig(data=data, out=out, model="llaso-tiny", tasks=TASKS, limit=limit,
+    config = RunConfig(data=data, out=out, model=name, tasks=TASKS, limit=limit,
                        batch_size=batch_size, max_new_tokens=64)
     run(config, backend=ModelBackend(config, model=model))
     return score_path(out, ScoreOptions(use_judge=False, progress=False))
@@ -195,7 +195,7 @@ def main() -> None:
     started = time.perf_counter()
     model = Llaso.from_pretrained(args.model, device="cpu")
     quality = {"machine": describe_machine(), "model": args.model, "limit": args.limit}
-    quality["harness"] = harness(model, args.data, args.out / "predictions", args.limit, args.batch_size)
+    quality["harness"] = harness(model, args.model, args.data, args.out / "predictions", args.limit, args.batch_size)
     quality["whisper_wer"] = whisper_wer(args.data, args.limit)
     quality["text_only"] = text_agreement(model)
     quality["two_turn"] = two_turns(model, args.data, args.limit)
