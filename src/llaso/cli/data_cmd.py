@@ -146,13 +146,11 @@ def _two_turn(args: argparse.Namespace) -> int:
             # voice paths are relative to their file: re-root them at the output's folder
             paths = [resolve_audio_path(v, source.parent) for v in sample.get("voice") or []]
             rebased.append({**sample, "voice": [os.path.relpath(p, out.parent.resolve()) for p in paths]})
+        common = {"seed": args.seed + n, "split": args.split, "limit": args.per_file, "start": len(samples)}
         if text is not None:
-            made = follow_up_samples(rebased, text, seed=args.seed + n, split=args.split, limit=args.per_file)
+            samples += follow_up_samples(rebased, text, **common)
         else:
-            made = two_turn_samples(rebased, transcribe, seed=args.seed + n, split=args.split, limit=args.per_file)
-        samples += made
-    for i, sample in enumerate(samples):
-        sample["id"] = f"{sample['task']}_{sample['layout'].replace(',', '')}_{args.split}_{i:06d}"
+            samples += two_turn_samples(rebased, transcribe, **common)
     count = write_samples(out, samples)
     print(f"wrote {count} two-turn samples to {out}")
     return 0

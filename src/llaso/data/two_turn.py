@@ -57,9 +57,9 @@ def two_turn_sample(sample: dict, transcribe_instruction: str, voice_first: bool
 
 
 def two_turn_samples(samples: Iterable[dict], transcribe_instructions: Sequence[str], seed: int,
-                     split: str = "train", limit: int | None = None) -> list[dict]:
+                     split: str = "train", limit: int | None = None, start: int = 0) -> list[dict]:
     """Derive two-turn samples; the order of the two questions and the transcription wording
-    are drawn per sample from `seed`, so the output is reproducible."""
+    are drawn per sample from `seed`, so the output is reproducible. Ids count from `start`."""
     rng = np.random.default_rng(seed)
     out: list[dict] = []
     for sample in samples:
@@ -67,7 +67,7 @@ def two_turn_samples(samples: Iterable[dict], transcribe_instructions: Sequence[
             break
         made = two_turn_sample(
             sample, transcribe_instructions[int(rng.integers(len(transcribe_instructions)))],
-            voice_first=bool(rng.integers(2)), index=len(out), split=split,
+            voice_first=bool(rng.integers(2)), index=start + len(out), split=split,
         )
         if made is not None:
             out.append(made)
@@ -88,15 +88,16 @@ def follow_up_sample(sample: dict, question: str, answer: str, index: int, split
 
 
 def follow_up_samples(samples: Iterable[dict], text_samples: Sequence[dict], seed: int, split: str = "train",
-                      limit: int | None = None) -> list[dict]:
-    """Continue audio samples with text-only question/answer pairs drawn (seeded) from `text_samples`."""
+                      limit: int | None = None, start: int = 0) -> list[dict]:
+    """Continue audio samples with text-only question/answer pairs drawn (seeded) from
+    `text_samples`. Ids count from `start`."""
     rng = np.random.default_rng(seed)
     out: list[dict] = []
     for sample in samples:
         if limit is not None and len(out) >= limit:
             break
         text = text_samples[int(rng.integers(len(text_samples)))]["conversations"]
-        made = follow_up_sample(sample, text[0]["value"], text[1]["value"], index=len(out), split=split)
+        made = follow_up_sample(sample, text[0]["value"], text[1]["value"], index=start + len(out), split=split)
         if made is not None:
             out.append(made)
     return out

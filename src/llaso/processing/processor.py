@@ -54,11 +54,12 @@ def _text_config(path: Path) -> Any:
     """The LLM's config inside a saved llaso checkpoint, for AutoTokenizer: left to itself it
     would read config.json, not know the `llaso` type, and warn on every load."""
     config_file = path / "config.json"
-    if not config_file.is_file() or json.loads(config_file.read_text()).get("model_type") != "llaso":
+    data = json.loads(config_file.read_text()) if config_file.is_file() else {}
+    if data.get("model_type") != "llaso":
         return None
     from llaso.model.configuration_llaso import LlasoConfig
 
-    return LlasoConfig.from_pretrained(path).text_config
+    return LlasoConfig.from_dict(data).text_config
 
 
 class LlasoProcessor:

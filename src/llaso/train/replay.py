@@ -11,7 +11,6 @@ behaviour cheaply (no audio, short sequences). The prompts held out for the no-f
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -61,14 +60,11 @@ def heldout_prompts() -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def _key(text: str) -> str:
-    return re.sub(r"[^a-z0-9 ]+", "", text.lower()).strip()
-
-
 def replay_prompts(n: int, seed: int, exclude: Iterable[str] = ()) -> list[str]:
     """`n` distinct text prompts: topic and word templates, short QA, voice-assistant requests."""
     from llaso.data.text_sources.intents import random_request
     from llaso.data.text_sources.qa import WORDS, random_qa
+    from llaso.data.text_sources.split import normalise_key as _key
 
     rng = np.random.default_rng(seed)
     banned = {_key(q) for q in exclude}
