@@ -70,8 +70,9 @@ def main() -> None:
     print(f"Whisper tiny encoder, 5 s clip: trimmed {t_trim * 1000:.1f} ms vs padded to 30 s "
           f"{t_pad * 1000:.1f} ms: {t_pad / t_trim:.1f}x faster")
 
-    # Decode speed on the same architecture without the LoRA delta (merged LoRA costs nothing
-    # at run time): the trained model answers in a few tokens, the base LLM writes on.
+    # Decode speed on the same architecture without the LoRA delta: the trained model answers
+    # in a few tokens, the base LLM writes on. (What the adapter, kept apart, adds on audio
+    # conversations: benchmarks/bench_adapter.py.)
     from llaso.model.base_weights import ensure_smollm2_135m_instruct, ensure_whisper_tiny_en
     from llaso.model.compose import compose_from_base
 

@@ -9,7 +9,9 @@
    1.5x its WER.
 3. No forgetting: the 50 held-out text questions (`llaso/train/prompts/text_heldout.txt`),
    answered by the model and by SmolLM2-135M-Instruct alone; agreement = same answer, or same
-   first sentence after normalisation.
+   first sentence after normalisation. A model that routes text-only conversations to its base
+   LLM (`base_llm_for_text_only`) is measured twice: as it answers, and through its adapter
+   (what a text follow-up inside an audio conversation goes through).
 4. Two turns (`MT_ta_test.json`, from `llaso data two-turn` on the SGC and AC test files): the
    voice question (gender or accent) asked as the first turn, and asked as the second turn
    after the model's own transcript of the clip (first --limit clips of each).
@@ -20,7 +22,6 @@ Writes OUT/quality.json and OUT/quality.md and prints the table. Needs the llaso
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import warnings
@@ -63,17 +64,7 @@ def first_sentence(text: str) -> str:
     return normalize_transcript(text.strip().split("\n")[0].split(". ")[0])
 
 
-def text_agreement(model) -> dict:
-    from llaso.inference.sampling import SamplingParams
-    from llaso.train.replay import base_llaso, heldout_prompts
-
-    questions = heldout_prompts()
-    params = SamplingParams(max_new_tokens=48)
-
-    def answers(m) -> list[str]:
-        return [r.text or "" for r in m.chat_batch([[{"role": "user", "content": q}] for q in questions], params, batch_size=10)]
-
-    ours, base = answers(model), answers(base_llaso())
+def agreement(ours: list[str], base: list[str], questions: list[str]) -> dict:
     same = [a.strip() == b.strip() for a, b in zip(ours, base)]
     agree = [s or first_sentence(a) == first_sentence(b) for s, a, b in zip(same, ours, base)]
     return {
@@ -82,6 +73,28 @@ def text_agreement(model) -> dict:
                        "base": sum(len(b.split()) for b in base) / len(base)},
         "answers": [{"q": q, "ours": a, "base": b} for q, a, b in zip(questions, ours, base)],
     }
+
+
+def text_agreement(model) -> dict:
+    from llaso.inference.sampling import SamplingParams
+    from llaso.model.adapter import routes_text_to_base
+    from llaso.train.replay import base_llaso, heldout_prompts
+
+    questions = heldout_prompts()
+    params = SamplingParams(max_new_tokens=48)
+
+    def answers(m) -> list[str]:
+        return [r.text or "" for r in m.chat_batch([[{"role": "user", "content": q}] for q in questions], params, batch_size=10)]
+
+    base = answers(base_llaso())
+    result = agreement(answers(model), base, questions)
+    if routes_text_to_base(model.model):
+        model.model.config.base_llm_for_text_only = False
+        try:
+            result["through_adapter"] = agreement(answers(model), base, questions)
+        finally:
+            model.model.config.base_llm_for_text_only = True
+    return result
 
 
 def _text_of(message: dict) -> str:
@@ -164,6 +177,10 @@ def table(q: dict) -> str:
     rows.append(f"| text-only agreement with SmolLM2 >= 80 % (same answer or first sentence) | {t['rate']:.0%} "
                 f"({t['agree']}/{t['n']}; {t['identical']} identical; mean {words['ours']:.0f} vs {words['base']:.0f} words) "
                 f"| {'yes' if t['rate'] >= 0.8 else 'no'} |")
+    if "through_adapter" in t:
+        a = t["through_adapter"]
+        rows.append(f"| the same through the LLM adapter (text-only turns skip it by default) | {a['rate']:.0%} "
+                    f"({a['agree']}/{a['n']}; {a['identical']} identical) | - |")
     for task, v in q["two_turn"].items():
         if isinstance(v, dict):
             ok = v["second_turn_accuracy"] >= v["first_turn_accuracy"] - 0.05

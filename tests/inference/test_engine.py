@@ -79,16 +79,43 @@ def test_generate_accepts_paths_bytes_and_arrays(tiny, speech_clip):
     assert by_path == by_bytes == by_array
 
 
-def test_text_only_prompt_keeps_the_base_llm(tiny):
-    answer = tiny.chat([{"role": "user", "content": "What is the capital of France?"}], max_new_tokens=16)
-    assert "Paris" in answer
+TEXT_QUESTIONS = ["What is the capital of France?", "Give me a synonym for happy.",
+                  "How many legs does a spider have?", "Write one sentence about the sea."]
 
 
-def test_save_pretrained_roundtrip(tiny, tmp_path, conversations):
+def _text_answers(model) -> list[str]:
+    return [model.chat([{"role": "user", "content": q}], max_new_tokens=24) for q in TEXT_QUESTIONS]
+
+
+def test_text_only_conversations_run_on_the_untouched_base_llm(tiny, base_pair):
+    from llaso.model.adapter import routes_text_to_base
+
+    assert routes_text_to_base(tiny.model)
+    base = _text_answers(base_pair)
+    assert _text_answers(tiny) == base
+    assert "Paris" in base[0]
+    tiny.model.config.base_llm_for_text_only = False  # the adapter is live: without routing, answers move
+    try:
+        assert _text_answers(tiny) != base
+    finally:
+        tiny.model.config.base_llm_for_text_only = True
+
+
+def test_a_batch_mixing_audio_and_text_only_rows_is_split_not_mixed(tiny, conversations):
+    encoded = [tiny.encode(c) for c in conversations]
+    with pytest.raises(ValueError, match="batch them"):
+        next(tiny.engine.stream_batch(encoded, GREEDY))
+    assert [r.text for r in tiny.engine.generate(encoded, GREEDY)] == [tiny.chat(c, GREEDY) for c in conversations]
+
+
+def test_save_pretrained_roundtrip_keeps_the_adapter_apart(tiny, tmp_path, conversations):
     from llaso import Llaso
 
     tiny.save_pretrained(tmp_path / "ckpt")
     assert (tmp_path / "ckpt" / "model.safetensors").exists()
     assert (tmp_path / "ckpt" / "chat_template.jinja").exists()
+    assert (tmp_path / "ckpt" / "lora" / "adapter_model.safetensors").exists()
     again = Llaso.from_pretrained(tmp_path / "ckpt", device="cpu")
     assert again.chat(conversations[0], GREEDY) == tiny.chat(conversations[0], GREEDY)
+    assert _text_answers(again) == _text_answers(tiny)
+    assert tiny.model.config.base_llm_for_text_only  # saving left the loaded model as it was

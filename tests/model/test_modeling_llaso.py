@@ -47,6 +47,47 @@ def test_projector_stacks_frames():
         build_projector_mlp("transformer", 4, 4)
 
 
+def test_summary_token_follows_the_stacked_tokens_and_reads_the_whole_clip():
+    torch.manual_seed(0)
+    projector = LlasoProjector("mlp2x_gelu", encoder_dim=8, llm_dim=16, stack_factor=4, summary_token=True)
+    frames = torch.randn(10, 8)
+    out = projector(frames)
+    assert out.shape == (3 + 1, 16)
+    assert torch.equal(out[:3], projector.mlp(torch.nn.functional.pad(frames, (0, 0, 0, 2)).reshape(3, 32)))
+    # The summary depends on every frame, the last stacked token only on its own frames.
+    changed = frames.clone()
+    changed[0] += 1.0
+    again = projector(changed)
+    assert torch.allclose(again[2], out[2]) and not torch.allclose(again[3], out[3])
+    assert projector(torch.randn(2, 12, 8)).shape == (2, 4, 16)
+
+
+def test_composed_model_with_summary_token_counts_saves_and_reloads(whisper_tiny_dir, smollm2_dir, tmp_path):
+    import numpy as np
+
+    from llaso.model.compose import compose_from_base
+    from llaso.processing.processor import LlasoProcessor
+
+    model, processor = compose_from_base(whisper_tiny_dir, smollm2_dir, stack_factor=8, summary_token=True)
+    clip = np.random.default_rng(0).normal(0, 0.1, 16000 * 2).astype(np.float32)
+    messages = [{"role": "user", "content": [{"type": "audio", "audio": clip}, {"type": "text", "text": "Who?"}]}]
+    item = processor.encode(messages, add_generation_prompt=True)
+    plain = compose_from_base(whisper_tiny_dir, smollm2_dir, stack_factor=8)[1].encode(messages, add_generation_prompt=True)
+    assert item.audio_token_counts == [plain.audio_token_counts[0] + 1]
+    batch = processor.collate([item])
+    with torch.no_grad():  # the placeholder count and the projector's output agree, or this raises
+        model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+              input_features=batch["input_features"], feature_attention_mask=batch["feature_attention_mask"])
+
+    model.save_pretrained(tmp_path, safe_serialization=True)
+    processor.save_pretrained(tmp_path)
+    loaded = LlasoForConditionalGeneration.from_pretrained(tmp_path)
+    assert loaded.config.summary_token and loaded.multi_modal_projector.summary is not None
+    assert torch.equal(loaded.multi_modal_projector.summary[0].weight, model.multi_modal_projector.summary[0].weight)
+    assert LlasoProcessor.from_pretrained(tmp_path).encode(messages, add_generation_prompt=True).audio_token_counts \
+        == item.audio_token_counts
+
+
 def test_merge_places_audios_in_order_across_turns_and_rows():
     embeds = torch.zeros(2, 6, 3)
     ids = torch.tensor([[1, AUDIO, AUDIO, 2, AUDIO, 3], [AUDIO, 4, 5, 6, 7, 8]])

@@ -150,6 +150,26 @@ def test_stage_chain_init_from_export_and_merge(stage_config, tmp_path: Path) ->
     assert not hasattr(m.model.language_model, "peft_config")
 
 
+def test_a_later_stage_can_add_a_summary_token(stage_config) -> None:
+    s1 = load_config(stage_config("plain", schedule={"kind": "constant", "max_steps": 2}))
+    out1 = run_stage(s1, progress=False)
+    s2 = load_config(stage_config(
+        "summary",
+        model={**s1.model.model_dump(), "init_from": str(out1), "summary_token": True},
+        objective={"lm_weight": 1.0, "ctc_weight": 0.0, "lm_average": "sample"},
+        schedule={"kind": "constant", "max_steps": 2},
+    ))
+    out2 = run_stage(s2, progress=False)
+    before, after = load_file(str(out1 / "projector.safetensors")), load_file(str(out2 / "projector.safetensors"))
+    assert any(k.startswith("summary.") for k in after) and not any(k.startswith("summary.") for k in before)
+    assert json.loads((out2 / "training.json").read_text())["summary_token"] is True
+    assert all(row["lm_loss"] > 0 for row in _log(out2) if "lm_loss" in row)
+
+    back = load_config(stage_config("back", model={**s1.model.model_dump(), "init_from": str(out2)}))
+    with pytest.raises(Exception, match="summary_token"):  # a summary projector into a plain model
+        run_stage(back, progress=False)
+
+
 def test_mix_of_text_only_two_turn_and_capped_tasks_trains(stage_config, tiny_parts, tiny_corpus: Path,
                                                            tmp_path: Path) -> None:
     from llaso.train.config import ModelSection

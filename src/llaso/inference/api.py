@@ -40,8 +40,14 @@ def load_model(name_or_path: str | os.PathLike, *, home: Path | None = None,
         path = home / "models" / name
     kind = detect_checkpoint_kind(path) if path.is_dir() else None
     if kind == "llaso":
+        from llaso.model.adapter import adapter_folder, attach_adapter
+
         model = LlasoForConditionalGeneration.from_pretrained(path, dtype=torch.float32)
         processor = LlasoProcessor.from_pretrained(path)
+        adapter = adapter_folder(path)
+        if adapter is not None:
+            model.language_model = attach_adapter(model.language_model, adapter,
+                                                  keep_apart=model.config.base_llm_for_text_only)
         return model.eval(), processor
     if kind == "llava_llama":
         from llaso.model.convert.llaso_base import load_official_as_llaso
@@ -77,8 +83,24 @@ class Llaso:
         return cls(model, processor)
 
     def save_pretrained(self, path: str | os.PathLike) -> None:
-        """One self-describing directory: config, safetensors, tokenizer, features, template."""
-        self.model.save_pretrained(path, safe_serialization=True)
+        """One self-describing directory: config, safetensors, tokenizer, features, template
+        (and `lora/`, the LLM adapter, when the model keeps one apart from the LLM's weights)."""
+        from llaso.model.adapter import ADAPTER_DIR, attach_adapter, has_adapter, save_adapter
+
+        path = Path(path)
+        lm = self.model.language_model
+        if not has_adapter(lm):
+            self.model.save_pretrained(path, safe_serialization=True)
+        else:  # base weights without the adapter's layers, then the adapter beside them
+            path.mkdir(parents=True, exist_ok=True)
+            save_adapter(lm, path / ADAPTER_DIR)
+            first = next(lm.parameters())
+            self.model.language_model = lm.unload()
+            try:
+                self.model.save_pretrained(path, safe_serialization=True)
+            finally:
+                restored = attach_adapter(self.model.language_model, path / ADAPTER_DIR, keep_apart=True)
+                self.model.language_model = restored.to(device=first.device, dtype=first.dtype)
         self.processor.save_pretrained(path)
 
     # -- one conversation -----------------------------------------------------------------

@@ -13,6 +13,7 @@ import torch
 from transformers import DynamicCache
 
 from llaso.inference.sampling import SamplingParams, next_tokens
+from llaso.model.adapter import language_model_for, routes_text_to_base
 from llaso.model.modeling_llaso import LlasoForConditionalGeneration
 from llaso.processing import EncodedConversation, LlasoProcessor
 
@@ -74,18 +75,24 @@ class Engine:
         self, batch: list[EncodedConversation], params: SamplingParams, use_cache: bool = True
     ) -> Iterator[list[int | None]]:
         """Yield, per step, the new token of each row (None once a row has finished)."""
+        has_audio = [bool(item.audio_features) for item in batch]
+        if routes_text_to_base(self.model) and len(set(has_audio)) > 1:
+            raise ValueError("this model answers text-only conversations on its base LLM: batch them "
+                             "apart from conversations with audio (Engine.generate does)")
+        audio = any(has_audio)
         generator = None
         if not params.greedy:
             generator = torch.Generator(device=self.device)
             generator.manual_seed(params.seed if params.seed is not None else torch.seed())
         embeds, mask = self._prefill_inputs(batch)
-        lm = self.model.language_model
+        lm_config = self.model.language_model.config
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        cache = DynamicCache(config=lm.config) if use_cache else None
+        cache = DynamicCache(config=lm_config) if use_cache else None
         finished = torch.zeros(len(batch), dtype=torch.bool, device=self.device)
         stop_ids = torch.tensor(sorted(self.stop_ids), device=self.device)
-        out = lm(inputs_embeds=embeds, attention_mask=mask, position_ids=positions,
-                 cache=cache, use_cache=use_cache, logits_to_keep=1)
+        with language_model_for(self.model, audio) as lm:
+            out = lm(inputs_embeds=embeds, attention_mask=mask, position_ids=positions,
+                     cache=cache, use_cache=use_cache, logits_to_keep=1)
         for _ in range(params.max_new_tokens):
             token = next_tokens(out.logits[:, -1, :], params, generator)
             done_now = torch.isin(token, stop_ids) | finished
@@ -95,19 +102,28 @@ class Engine:
                 return
             mask = torch.cat([mask, (~finished).long()[:, None]], dim=1)
             token_embeds = self.model.get_input_embeddings()(token[:, None])
-            if use_cache:
-                positions = positions[:, -1:] + 1
-                out = lm(inputs_embeds=token_embeds, attention_mask=mask, position_ids=positions,
-                         cache=cache, use_cache=True, logits_to_keep=1)
-            else:  # recompute everything: the reference that the cached path must equal
-                embeds = torch.cat([embeds, token_embeds], dim=1)
-                positions = (mask.cumsum(-1) - 1).clamp(min=0)
-                out = lm(inputs_embeds=embeds, attention_mask=mask, position_ids=positions,
-                         use_cache=False, logits_to_keep=1)
+            with language_model_for(self.model, audio) as lm:
+                if use_cache:
+                    positions = positions[:, -1:] + 1
+                    out = lm(inputs_embeds=token_embeds, attention_mask=mask, position_ids=positions,
+                             cache=cache, use_cache=True, logits_to_keep=1)
+                else:  # recompute everything: the reference that the cached path must equal
+                    embeds = torch.cat([embeds, token_embeds], dim=1)
+                    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+                    out = lm(inputs_embeds=embeds, attention_mask=mask, position_ids=positions,
+                             use_cache=False, logits_to_keep=1)
 
     def generate(self, batch: list[EncodedConversation], params: SamplingParams,
                  use_cache: bool = True) -> list[GenerationResult]:
         """Decode a batch to the end; stop strings cut the text where they first appear."""
+        with_audio = [i for i, item in enumerate(batch) if item.audio_features]
+        if routes_text_to_base(self.model) and 0 < len(with_audio) < len(batch):
+            text_only = [i for i in range(len(batch)) if i not in set(with_audio)]
+            merged: list[GenerationResult | None] = [None] * len(batch)
+            for rows in (with_audio, text_only):
+                for row, result in zip(rows, self.generate([batch[r] for r in rows], params, use_cache)):
+                    merged[row] = result
+            return [r for r in merged if r is not None]
         start = time.perf_counter()
         tokens: list[list[int]] = [[] for _ in batch]
         first: float | None = None

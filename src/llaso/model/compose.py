@@ -33,6 +33,7 @@ def compose_from_base(
     *,
     projector_type: str = "mlp2x_gelu",
     stack_factor: int = 4,
+    summary_token: bool = False,
     encoder_mode: str = "trimmed",
     chat_template: str | None = None,
     projector_state: dict[str, torch.Tensor] | None = None,
@@ -41,7 +42,7 @@ def compose_from_base(
     `projector_state` (keys of `multi_modal_projector.state_dict()`) or a seeded random init."""
     from transformers import AutoConfig, AutoTokenizer, WhisperConfig, WhisperFeatureExtractor
 
-    settings = ProcessorSettings(stack_factor=stack_factor, encoder_mode=encoder_mode)
+    settings = ProcessorSettings(stack_factor=stack_factor, summary_token=summary_token, encoder_mode=encoder_mode)
     processor = LlasoProcessor(
         AutoTokenizer.from_pretrained(lm_dir), WhisperFeatureExtractor.from_pretrained(whisper_dir),
         chat_template, settings,
@@ -51,6 +52,7 @@ def compose_from_base(
         text_config=AutoConfig.from_pretrained(lm_dir),
         projector_type=projector_type,
         stack_factor=stack_factor,
+        summary_token=summary_token,
         audio_token=settings.audio_token,
         audio_token_id=processor.audio_token_id,
         encoder_mode=encoder_mode,

@@ -27,6 +27,9 @@ class LlasoConfig(PreTrainedConfig):
     concatenates k encoder frames per LLM token (about 50/k tokens per second of audio).
     `encoder_mode="padded"` with `stack_factor=1` is the fidelity mode of the official
     LLaSO-Base: every 30 s window padded, 1,500 tokens per window.
+    `summary_token` adds one pooled token per window after the stacked ones (see LlasoProjector).
+    `base_llm_for_text_only`: with an LLM adapter kept apart, conversations without audio skip
+    it (see llaso.model.adapter).
     """
 
     model_type = "llaso"
@@ -39,12 +42,14 @@ class LlasoConfig(PreTrainedConfig):
         audio_encoder_type: str = "whisper",
         projector_type: str = "mlp2x_gelu",
         stack_factor: int = 4,
+        summary_token: bool = False,
         audio_token: str = "<|audio|>",
         audio_token_id: int | None = None,
         encoder_mode: str = "trimmed",
         max_audio_windows: int = 4,
         audio_start_text: str = "",
         audio_end_text: str = "",
+        base_llm_for_text_only: bool = False,
         **kwargs: Any,
     ) -> None:
         if audio_encoder_type not in AUDIO_ENCODER_TYPES:
@@ -61,12 +66,14 @@ class LlasoConfig(PreTrainedConfig):
         self.audio_encoder_type = audio_encoder_type
         self.projector_type = projector_type
         self.stack_factor = int(stack_factor)
+        self.summary_token = bool(summary_token)
         self.audio_token = audio_token
         self.audio_token_id = audio_token_id
         self.encoder_mode = encoder_mode
         self.max_audio_windows = int(max_audio_windows)
         self.audio_start_text = audio_start_text
         self.audio_end_text = audio_end_text
+        self.base_llm_for_text_only = bool(base_llm_for_text_only)
         kwargs.setdefault("tie_word_embeddings", False)
         super().__init__(**kwargs)
 

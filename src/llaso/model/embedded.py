@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from llaso.model.adapter import adapter_folder, attach_adapter
 from llaso.model.compose import compose_from_base
 from llaso.model.loading import read_safetensors
 from llaso.model.modeling_llaso import LlasoForConditionalGeneration
@@ -24,7 +25,6 @@ logger = logging.getLogger(__name__)
 NAME = "llaso-tiny"
 PROJECTOR_FILE = "projector.safetensors"
 TRAINING_FILE = "training.json"
-LORA_DIR = "lora"
 
 
 class UntrainedProjectorWarning(UserWarning):
@@ -69,15 +69,15 @@ def load_llaso_tiny(home: Path | None = None, dtype: torch.dtype = torch.float32
         ensure_smollm2_135m_instruct(home),
         projector_type=info.get("projector_type", "mlp2x_gelu"),
         stack_factor=stack_factor,
+        summary_token=bool(info.get("summary_token", False)),
         encoder_mode=encoder_mode or info.get("encoder_mode", "trimmed"),
         projector_state=projector_state,
     )
-    lora = shipped_weights_dir() / LORA_DIR
-    if lora.exists():
-        from peft import PeftModel
-
-        with warnings.catch_warnings():  # peft calls a transformers API deprecated for v6
-            warnings.simplefilter("ignore", FutureWarning)
-            model.language_model = PeftModel.from_pretrained(model.language_model, str(lora)).merge_and_unload()
+    lora = adapter_folder(shipped_weights_dir())
+    if lora is not None:
+        # Kept apart so that text-only conversations run on SmolLM2 exactly as it ships.
+        text_to_base = bool(info.get("base_llm_for_text_only", True))
+        model.language_model = attach_adapter(model.language_model, lora, keep_apart=text_to_base)
+        model.config.base_llm_for_text_only = text_to_base
     model.config.name_or_path = NAME
     return model.to(dtype).eval(), processor

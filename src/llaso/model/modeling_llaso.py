@@ -59,6 +59,7 @@ class LlasoForConditionalGeneration(LlasoPreTrainedModel):
             encoder_dim=config.audio_config.d_model,
             llm_dim=config.text_config.hidden_size,
             stack_factor=config.stack_factor,
+            summary_token=getattr(config, "summary_token", False),
         )
         self.language_model = AutoModelForCausalLM.from_config(config.text_config)
         self.post_init()

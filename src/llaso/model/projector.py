@@ -26,29 +26,47 @@ def build_projector_mlp(projector_type: str, in_dim: int, out_dim: int) -> nn.Se
     return nn.Sequential(*layers)
 
 
-def stacked_length(num_frames: int, stack_factor: int) -> int:
+def stacked_length(num_frames: int, stack_factor: int, summary_token: bool = False) -> int:
     """How many LLM tokens `num_frames` encoder frames become."""
-    return -(-num_frames // stack_factor)
+    return -(-num_frames // stack_factor) + int(summary_token)
+
+
+def pooled_statistics(frames: torch.Tensor) -> torch.Tensor:
+    """[B, T, D] -> [B, 2D]: mean and standard deviation over time, a clip's voice in one vector."""
+    std = frames.float().var(dim=1, unbiased=False).add(1e-6).sqrt().to(frames.dtype)
+    return torch.cat([frames.mean(dim=1), std], dim=-1)
 
 
 class LlasoProjector(nn.Module):
-    """Stack k consecutive encoder frames, then map them into the LLM's embedding space."""
+    """Stack k consecutive encoder frames, then map them into the LLM's embedding space.
 
-    def __init__(self, projector_type: str, encoder_dim: int, llm_dim: int, stack_factor: int) -> None:
+    With `summary_token`, one more token follows the stacked ones: the clip's pooled frame
+    statistics through their own MLP. Voice-level facts (speaker gender, accent, instrument)
+    are spread thinly over every stacked token; pooled, they are linearly readable, and one
+    token hands them to the LLM directly instead of leaving it to learn the pooling.
+    """
+
+    def __init__(self, projector_type: str, encoder_dim: int, llm_dim: int, stack_factor: int,
+                 summary_token: bool = False) -> None:
         super().__init__()
         self.stack_factor = stack_factor
         self.mlp = build_projector_mlp(projector_type, encoder_dim * stack_factor, llm_dim)
+        self.summary = build_projector_mlp(projector_type, 2 * encoder_dim, llm_dim) if summary_token else None
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        """frames [T, D] or [B, T, D] -> [ceil(T/k), D_llm] or [B, ceil(T/k), D_llm]."""
+        """frames [T, D] or [B, T, D] (unpadded) -> [n, D_llm] or [B, n, D_llm],
+        n = ceil(T/k) (+1 with the summary token)."""
         squeeze = frames.dim() == 2
         if squeeze:
             frames = frames.unsqueeze(0)
         batch, length, width = frames.shape
         k = self.stack_factor
         remainder = (-length) % k
+        stacked = frames
         if remainder:
-            frames = torch.nn.functional.pad(frames, (0, 0, 0, remainder))
-        stacked = frames.reshape(batch, (length + remainder) // k, width * k)
+            stacked = torch.nn.functional.pad(frames, (0, 0, 0, remainder))
+        stacked = stacked.reshape(batch, (length + remainder) // k, width * k)
         out = self.mlp(stacked)
+        if self.summary is not None:
+            out = torch.cat([out, self.summary(pooled_statistics(frames))[:, None, :]], dim=1)
         return out.squeeze(0) if squeeze else out

@@ -19,6 +19,7 @@ import torch
 from llaso.audio import SAMPLING_RATE, load_audio, split_windows
 from llaso.audio.windows import WINDOW_SECONDS
 from llaso.errors import LlasoError, PlaceholderMismatchError
+from llaso.model.projector import stacked_length
 from llaso.processing.messages import AudioRef, flatten_messages
 
 PROCESSOR_CONFIG = "processor_config.json"
@@ -44,6 +45,7 @@ class EncodedConversation:
 class ProcessorSettings:
     audio_token: str = "<|audio|>"
     stack_factor: int = 4
+    summary_token: bool = False
     encoder_mode: str = "trimmed"
     max_audio_windows: int = 4
     audio_start_text: str = ""
@@ -123,7 +125,7 @@ class LlasoProcessor:
                 )
                 mel = torch.from_numpy(feats["input_features"][0])
                 enc_frames = (mel.shape[-1] + 1) // 2
-            out.append((mel, -(-enc_frames // k)))
+            out.append((mel, stacked_length(enc_frames, k, self.settings.summary_token)))
         return out
 
     def audio_token_count(self, seconds: float) -> int:

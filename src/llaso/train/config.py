@@ -36,6 +36,8 @@ class ModelSection(_Strict):
     llm: str | None = None
     projector_type: str = "mlp2x_gelu"
     stack_factor: int = Field(4, ge=1)
+    summary_token: bool = False
+    """One pooled per-clip token after the stacked audio tokens (a composed model only)."""
     encoder_mode: Literal["trimmed", "padded"] = "trimmed"
     chat_template: str | None = None
     """A Jinja chat template file for a composed model (default: ChatML, no system prompt)."""
@@ -75,6 +77,8 @@ class ObjectiveSection(_Strict):
     """Loss terms. `lm_weight: 0` with `ctc_weight > 0` is the cheap CTC pre-alignment."""
 
     lm_weight: float = Field(1.0, ge=0.0)
+    lm_average: Literal["token", "sample"] = "token"
+    """`sample`: each sample's answer counts the same, however long (see llaso.train.lm_loss)."""
     ctc_weight: float = Field(0.0, ge=0.0)
     ctc_tasks: list[str] = ["ASR"]
     """Tasks whose assistant answer is the transcript (the CTC target)."""

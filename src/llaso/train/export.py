@@ -14,7 +14,6 @@ its trained weights); `merge` writes a full self-contained checkpoint with LoRA 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from safetensors.torch import load_file, save_file
 
 from llaso.atomic import atomic_path, write_json_atomic
 from llaso.errors import LlasoError
+from llaso.model.adapter import save_adapter
 from llaso.train.config import StageConfig
 from llaso.train.model_setup import CTC_FILE, LORA_DIR, PROJECTOR_FILE
 
@@ -49,30 +49,13 @@ def _untied(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
-def save_lora(language_model: Any, folder: Path) -> None:
-    """A peft adapter folder (safetensors), written into a temp folder then renamed."""
-    from peft import get_peft_model_state_dict
-
-    tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    language_model.peft_config["default"].save_pretrained(str(tmp))
-    state = get_peft_model_state_dict(language_model)
-    save_file({k: v.detach().contiguous().cpu().float() for k, v in state.items()}, str(tmp / "adapter_model.safetensors"))
-    os.chmod(tmp / "adapter_model.safetensors", 0o644)
-    if folder.exists():
-        shutil.rmtree(folder)
-    os.replace(tmp, folder)
-
-
 def write_stage_output(module: Any, processor: Any, cfg: StageConfig, out_dir: Path, info: dict[str, Any]) -> None:
     model = module.model
     out_dir.mkdir(parents=True, exist_ok=True)
     _save(model.multi_modal_projector.state_dict(), out_dir / PROJECTOR_FILE)
     lm = model.language_model
     if hasattr(lm, "peft_config"):
-        save_lora(lm, out_dir / LORA_DIR)
+        save_adapter(lm, out_dir / LORA_DIR)
     elif cfg.trainable.llm == "full":
         _save(_untied(lm.state_dict()), out_dir / LLM_FILE)
     if module.ctc_head is not None:
@@ -84,6 +67,7 @@ def write_stage_output(module: Any, processor: Any, cfg: StageConfig, out_dir: P
             "name": cfg.name,
             "projector_type": config.projector_type,
             "stack_factor": config.stack_factor,
+            "summary_token": bool(getattr(config, "summary_token", False)),
             "encoder_mode": config.encoder_mode,
             "encoder": cfg.model.encoder or cfg.model.base,
             "llm": cfg.model.llm or cfg.model.base,

@@ -12,12 +12,13 @@ import torch
 from torch import nn
 
 from llaso.errors import LlasoError
+from llaso.model.adapter import ADAPTER_DIR as LORA_DIR
+from llaso.model.adapter import attach_adapter, has_adapter
 from llaso.train.config import LoraSection, ModelSection, TrainableSection
 
 log = logging.getLogger(__name__)
 
 PROJECTOR_FILE = "projector.safetensors"
-LORA_DIR = "lora"
 CTC_FILE = "ctc_head.safetensors"
 
 # Catalog names of the embedded base models, resolved through llaso.model.base_weights.
@@ -50,6 +51,7 @@ def compose_model(section: ModelSection, home: Path | None = None) -> tuple[Any,
         resolve_base(section.llm, home),
         projector_type=section.projector_type,
         stack_factor=section.stack_factor,
+        summary_token=section.summary_token,
         encoder_mode=section.encoder_mode,
         chat_template=template,
     )
@@ -63,6 +65,9 @@ def build_model(section: ModelSection, home: Path | None = None) -> tuple[Any, A
         from llaso.inference.api import load_model
 
         model, processor = load_model(section.base, home=home, encoder_mode=section.encoder_mode)
+        if has_adapter(model.language_model):  # a stage starts from the model as it answers audio
+            model.language_model = model.language_model.merge_and_unload()
+            model.config.base_llm_for_text_only = False
         if section.reset_projector:
             reset_projector(model.multi_modal_projector)
     return model, processor
@@ -82,7 +87,8 @@ def load_stage_output(model: Any, folder: str | os.PathLike, want_lora: bool) ->
     """Start from a previous stage's output folder: its projector, and its LoRA adapter.
 
     A stage-1 adapter is kept as a trainable adapter when this stage trains LoRA too
-    (`want_lora`), and merged into the LLM otherwise.
+    (`want_lora`), and merged into the LLM otherwise. A summary token that the previous stage
+    lacked starts fresh; every other projector weight must be there.
     """
     from safetensors.torch import load_file
 
@@ -90,14 +96,17 @@ def load_stage_output(model: Any, folder: str | os.PathLike, want_lora: bool) ->
     projector = folder / PROJECTOR_FILE
     if not projector.is_file():
         raise LlasoError(f"init_from: {folder} has no {PROJECTOR_FILE} (is it a stage output folder?)")
-    model.multi_modal_projector.load_state_dict(load_file(str(projector)))
+    missing, unexpected = model.multi_modal_projector.load_state_dict(load_file(str(projector)), strict=False)
+    missing = [k for k in missing if not k.startswith("summary.")]
+    if missing or unexpected:
+        raise LlasoError(
+            f"init_from: {projector} does not fit this model's projector (missing {missing}, "
+            f"unexpected {unexpected}): check projector_type, stack_factor and summary_token"
+        )
     lora = folder / LORA_DIR
     loaded = {"projector": True, "lora": False}
     if (lora / "adapter_config.json").is_file():
-        from peft import PeftModel
-
-        lm = PeftModel.from_pretrained(model.language_model, str(lora), is_trainable=want_lora)
-        model.language_model = lm if want_lora else lm.merge_and_unload()
+        model.language_model = attach_adapter(model.language_model, lora, keep_apart=want_lora, trainable=want_lora)
         loaded["lora"] = True
     return loaded
 

@@ -30,6 +30,7 @@ from torch import nn
 from llaso import atomic
 from llaso.errors import LlasoError
 from llaso.train.config import StageConfig
+from llaso.train.lm_loss import lm_loss
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +42,14 @@ class TrainingModule(nn.Module):
     """The LLaSO model plus the optional CTC head, computing the stage's losses in forward
     (one module, so DDP/FSDP/DeepSpeed see every parameter that learns)."""
 
-    def __init__(self, model: nn.Module, ctc_head: nn.Module | None, lm_weight: float, ctc_weight: float) -> None:
+    def __init__(self, model: nn.Module, ctc_head: nn.Module | None, lm_weight: float, ctc_weight: float,
+                 lm_average: str = "token") -> None:
         super().__init__()
         self.model = model
         self.ctc_head = ctc_head
         self.lm_weight = lm_weight
         self.ctc_weight = ctc_weight
+        self.lm_average = lm_average
 
     def forward(
         self,
@@ -70,9 +73,10 @@ class TrainingModule(nn.Module):
         loss = None
         if self.lm_weight > 0:
             audio = torch.cat(projected, dim=0) if projected else None
-            lm = model(input_ids=input_ids, attention_mask=attention_mask, audio_embeds=audio, labels=labels)
-            out["lm_loss"] = lm.loss.detach()
-            loss = self.lm_weight * lm.loss
+            logits = model(input_ids=input_ids, attention_mask=attention_mask, audio_embeds=audio).logits
+            lm_term = lm_loss(logits, labels, self.lm_average)
+            out["lm_loss"] = lm_term.detach()
+            loss = self.lm_weight * lm_term
         if self.ctc_head is not None and self.ctc_weight > 0:
             clips, targets, at = [], [], 0
             for n, target in zip(windows_per_sample, ctc_targets):
@@ -242,7 +246,8 @@ def run_stage(cfg: StageConfig, resume: bool = False, progress: bool = True) -> 
         ctc_head = CtcHead(vocab, model.config.text_config.hidden_size).to(accelerator.device)
         if cfg.model.init_from:
             _maybe_load_ctc(ctc_head, cfg.resolve(cfg.model.init_from))
-    module = TrainingModule(model, ctc_head, cfg.objective.lm_weight, cfg.objective.ctc_weight)
+    module = TrainingModule(model, ctc_head, cfg.objective.lm_weight, cfg.objective.ctc_weight,
+                            cfg.objective.lm_average)
     module.train()
     learn, total = count_parameters(module)
     optimizer = build_optimizer(module, cfg)
