@@ -12,27 +12,15 @@ from __future__ import annotations
 
 import argparse
 import copy
-import statistics
 import sys
-import time
 import warnings
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_core import five_second_clip  # noqa: E402
+from bench_core import five_second_clip, median_time  # noqa: E402
 from machine import describe_machine  # noqa: E402
-
-
-def timed(fn, repeats: int = 7) -> float:
-    fn()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def step_times(model, processor, messages, batch: int) -> tuple[float, float]:
@@ -51,7 +39,7 @@ def step_times(model, processor, messages, batch: int) -> tuple[float, float]:
             lm(inputs_embeds=embeds, attention_mask=mask, cache=cache, use_cache=True, logits_to_keep=1)
             return cache
 
-        t_prefill = timed(prefill)
+        t_prefill = median_time(prefill, repeats=7)
         cache = prefill()
         token = model.get_input_embeddings()(torch.zeros(batch, 1, dtype=torch.long))
         step_mask = torch.cat([mask, mask.new_ones(batch, 1)], dim=1)
@@ -60,7 +48,7 @@ def step_times(model, processor, messages, batch: int) -> tuple[float, float]:
             lm(inputs_embeds=token, attention_mask=step_mask, cache=cache, use_cache=True, logits_to_keep=1)
             cache.crop(-1)  # every timed step decodes the same position
 
-        return t_prefill, timed(decode_step, repeats=21)
+        return t_prefill, median_time(decode_step, repeats=21)
 
 
 def main() -> None:

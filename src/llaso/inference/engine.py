@@ -118,7 +118,7 @@ class Engine:
         """Decode a batch to the end; stop strings cut the text where they first appear."""
         with_audio = [i for i, item in enumerate(batch) if item.audio_features]
         if routes_text_to_base(self.model) and 0 < len(with_audio) < len(batch):
-            text_only = [i for i in range(len(batch)) if i not in set(with_audio)]
+            text_only = [i for i, item in enumerate(batch) if not item.audio_features]
             merged: list[GenerationResult | None] = [None] * len(batch)
             for rows in (with_audio, text_only):
                 for row, result in zip(rows, self.generate([batch[r] for r in rows], params, use_cache)):
