@@ -15,6 +15,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from llaso.errors import LlasoError
 from llaso.train.config import load_config
 from llaso.train.recipe import run_stage
 
@@ -166,7 +167,7 @@ def test_a_later_stage_can_add_a_summary_token(stage_config) -> None:
     assert all(row["lm_loss"] > 0 for row in _log(out2) if "lm_loss" in row)
 
     back = load_config(stage_config("back", model={**s1.model.model_dump(), "init_from": str(out2)}))
-    with pytest.raises(Exception, match="summary_token"):  # a summary projector into a plain model
+    with pytest.raises(LlasoError, match="summary_token"):  # a summary projector into a plain model
         run_stage(back, progress=False)
 
 

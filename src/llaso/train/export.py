@@ -23,13 +23,13 @@ from safetensors.torch import load_file, save_file
 
 from llaso.atomic import atomic_path, write_json_atomic
 from llaso.errors import LlasoError
-from llaso.model.adapter import save_adapter
+from llaso.model.adapter import ADAPTER_DIR, has_adapter, save_adapter
 from llaso.train.config import StageConfig
-from llaso.train.model_setup import CTC_FILE, LORA_DIR, PROJECTOR_FILE
+from llaso.train.model_setup import CTC_FILE, PROJECTOR_FILE
 
 TRAINING_FILE = "training.json"
 LLM_FILE = "language_model.safetensors"
-SHIPPED = (PROJECTOR_FILE, TRAINING_FILE, LORA_DIR, LLM_FILE)
+SHIPPED = (PROJECTOR_FILE, TRAINING_FILE, ADAPTER_DIR, LLM_FILE)
 
 
 def _save(tensors: dict[str, torch.Tensor], path: Path) -> None:
@@ -54,8 +54,8 @@ def write_stage_output(module: Any, processor: Any, cfg: StageConfig, out_dir: P
     out_dir.mkdir(parents=True, exist_ok=True)
     _save(model.multi_modal_projector.state_dict(), out_dir / PROJECTOR_FILE)
     lm = model.language_model
-    if hasattr(lm, "peft_config"):
-        save_adapter(lm, out_dir / LORA_DIR)
+    if has_adapter(lm):
+        save_adapter(lm, out_dir / ADAPTER_DIR)
     elif cfg.trainable.llm == "full":
         _save(_untied(lm.state_dict()), out_dir / LLM_FILE)
     if module.ctc_head is not None:

@@ -14,25 +14,28 @@ import torch.nn.functional as F
 IGNORE_INDEX = -100
 
 
-def per_sample_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """logits [B, L, V], labels [B, L] (IGNORE_INDEX where not learned) -> [B] mean loss per
-    sample; NaN for a sample without labelled tokens."""
+def token_losses(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """logits [B, L, V], labels [B, L] -> (next-token loss [B, L-1], 1.0 where labelled [B, L-1])."""
     shift_logits = logits[:, :-1, :].float()
     shift_labels = labels[:, 1:]
-    token_loss = F.cross_entropy(
+    loss = F.cross_entropy(
         shift_logits.reshape(-1, shift_logits.shape[-1]), shift_labels.reshape(-1),
         ignore_index=IGNORE_INDEX, reduction="none",
     ).view(shift_labels.shape)
-    counted = (shift_labels != IGNORE_INDEX).float()
-    return (token_loss * counted).sum(-1) / counted.sum(-1)
+    return loss, (shift_labels != IGNORE_INDEX).float()
+
+
+def per_sample_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """[B] mean loss per sample; NaN for a sample without labelled tokens."""
+    loss, counted = token_losses(logits, labels)
+    return (loss * counted).sum(-1) / counted.sum(-1)
 
 
 def lm_loss(logits: torch.Tensor, labels: torch.Tensor, average: str = "token") -> torch.Tensor:
     """The batch loss: mean over labelled tokens (`token`) or over samples (`sample`)."""
     if average == "token":
-        shift_labels = labels[:, 1:].reshape(-1)
-        return F.cross_entropy(logits[:, :-1, :].float().reshape(-1, logits.shape[-1]), shift_labels,
-                               ignore_index=IGNORE_INDEX)
+        loss, counted = token_losses(logits, labels)
+        return (loss * counted).sum() / counted.sum()
     if average == "sample":
         per_sample = per_sample_lm_loss(logits, labels)
         present = ~per_sample.isnan()

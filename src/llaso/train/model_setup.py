@@ -12,8 +12,7 @@ import torch
 from torch import nn
 
 from llaso.errors import LlasoError
-from llaso.model.adapter import ADAPTER_DIR as LORA_DIR
-from llaso.model.adapter import attach_adapter, has_adapter
+from llaso.model.adapter import adapter_folder, attach_adapter, has_adapter
 from llaso.train.config import LoraSection, ModelSection, TrainableSection
 
 log = logging.getLogger(__name__)
@@ -103,9 +102,9 @@ def load_stage_output(model: Any, folder: str | os.PathLike, want_lora: bool) ->
             f"init_from: {projector} does not fit this model's projector (missing {missing}, "
             f"unexpected {unexpected}): check projector_type, stack_factor and summary_token"
         )
-    lora = folder / LORA_DIR
+    lora = adapter_folder(folder)
     loaded = {"projector": True, "lora": False}
-    if (lora / "adapter_config.json").is_file():
+    if lora is not None:
         model.language_model = attach_adapter(model.language_model, lora, keep_apart=want_lora, trainable=want_lora)
         loaded["lora"] = True
     return loaded
@@ -120,14 +119,14 @@ def apply_trainable(model: Any, trainable: TrainableSection, lora: LoraSection) 
         model.audio_tower.requires_grad_(True)
     if trainable.llm == "full":
         lm = model.language_model
-        if hasattr(lm, "merge_and_unload"):
+        if has_adapter(lm):
             model.language_model = lm.merge_and_unload()
         model.language_model.requires_grad_(True)
     elif trainable.llm == "lora":
         from peft import LoraConfig, get_peft_model
 
         lm = model.language_model
-        if hasattr(lm, "peft_config"):  # adapter from init_from: keep training it
+        if has_adapter(lm):  # adapter from init_from: keep training it
             for name, p in lm.named_parameters():
                 p.requires_grad_("lora_" in name)
         else:
