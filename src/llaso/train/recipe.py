@@ -30,7 +30,7 @@ from torch import nn
 from llaso import atomic
 from llaso.errors import LlasoError
 from llaso.train.config import StageConfig
-from llaso.train.lm_loss import lm_loss
+from llaso.train.lm_loss import lm_loss, next_token_mask
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,9 @@ class TrainingModule(nn.Module):
         loss = None
         if self.lm_weight > 0:
             audio = torch.cat(projected, dim=0) if projected else None
-            logits = model(input_ids=input_ids, attention_mask=attention_mask, audio_embeds=audio).logits
+            # Logits only where the next token is an answer token: [N, V], not [B, L, V].
+            logits = model(input_ids=input_ids, attention_mask=attention_mask, audio_embeds=audio,
+                           logits_to_keep=next_token_mask(labels)).logits
             lm_term = lm_loss(logits, labels, self.lm_average)
             out["lm_loss"] = lm_term.detach()
             loss = self.lm_weight * lm_term
@@ -218,7 +220,10 @@ def run_stage(cfg: StageConfig, resume: bool = False, progress: bool = True) -> 
     cache = None
     cache_root = cfg.resolve(cfg.data.cache_dir) if cfg.data.cache_dir else out_dir / "cache"
     if cfg.data.cache_encoder and not cfg.trainable.encoder:
-        fp = encoder_fingerprint(model.audio_tower, {"mode": cfg.model.encoder_mode})
+        encoding = {"mode": cfg.model.encoder_mode}
+        if model.summary_layers:  # wider frames: a cache of their own
+            encoding["extra_layers"] = model.summary_layers
+        fp = encoder_fingerprint(model.audio_tower, encoding)
         cache = EncoderCache(cache_root / "encoder", fp)
     from llaso.train.dataset import PrepareOptions, prepare_records
 
