@@ -87,6 +87,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--data-root", type=Path, default=REPO / "data" / "llaso-mini")
     parser.add_argument("--stages", default=",".join(STAGES))
+    parser.add_argument("--cache", choices=("both", "on", "off"), default="both", help="encoder cache settings to measure")
     parser.add_argument("--runs", type=Path, help="summarise finished stage folders under this folder instead")
     args = parser.parse_args()
     print(f"machine: {machine()}")
@@ -100,7 +101,7 @@ def main() -> int:
     print(f"threads: {args.threads}, steps: {args.steps}, samples per file: {args.samples}")
     with tempfile.TemporaryDirectory() as tmp:
         for stage in args.stages.split(","):
-            for cache in (True, False):
+            for cache in {"both": (True, False), "on": (True,), "off": (False,)}[args.cache]:
                 row = measure(stage, cache, args.steps, args.samples, args.threads, args.data_root, Path(tmp))
                 print(json.dumps(row), flush=True)
     return 0

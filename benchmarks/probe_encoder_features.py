@@ -1,12 +1,16 @@
 """How much speaker and sound information the frozen Whisper tiny.en encoder passes on: linear
-probes on clip-pooled encoder frames (mean and standard deviation over time), trained on the
-llaso-mini train split and scored on the test split (held-out voices).
+probes on clip-pooled encoder states (mean and standard deviation over time), trained on the
+llaso-mini train split and scored on the test split (held-out voices), for the last layer's
+output (what the stacked tokens read), for each earlier layer, and for the sets of layers a
+summary token can pool (`model.summary_layers`).
 
     .venv/bin/python benchmarks/probe_encoder_features.py [--data data/llaso-mini] [--train-per-task 600]
 
 A probe near a quality bar says the encoder is not what limits llaso-tiny on that task; the
 LLM path (projector, LoRA, training steps) is. Gender, accent and instrument: logistic
 regression (accuracy); pitch: ridge regression (MAE in semitones, best of a few penalties).
+Layer 0 is the convolutions' output, layer i the output of encoder layer i (layer-normalised
+without weights, as the summary token sees it); "last" is the encoder's final output.
 """
 
 from __future__ import annotations
@@ -23,22 +27,37 @@ from machine import describe_machine  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TASKS = {"SGC": "speaker gender", "AC": "accent", "IC": "instrument", "PP": "pitch (MIDI)"}
+# Feature sets: "last" and layer numbers, pooled and concatenated.
+FEATURE_SETS = {"last": ["last"], "layer 0": [0], "layer 1": [1], "layer 2": [2], "layer 3": [3],
+                "last + 1, 2": ["last", 1, 2], "last + 1, 2, 3": ["last", 1, 2, 3],
+                "last + 0, 1, 2, 3": ["last", 0, 1, 2, 3]}
 
 
 def pooled_features(model, processor, path: Path, limit: int):
+    """Per clip: {"last" or layer number: [2D] mean and std over time}, and the labels."""
     import torch
 
     from llaso.audio.load import load_audio
     from llaso.data.schema import iter_samples, reference_text, resolve_audio_path
+    from llaso.model.audio_encoder import encode_whisper
 
+    layers = list(range(len(model.audio_tower.layers)))
+    width = model.config.audio_config.d_model
     rows, labels = [], []
     for sample in list(iter_samples(path))[:limit]:
         mel, _ = processor.featurize(load_audio(resolve_audio_path(sample["voice"][0], path.parent)))[0]
         with torch.no_grad():
-            frames = model.encode_audio(mel.unsqueeze(0))[0].float()
-        rows.append(torch.cat([frames.mean(0), frames.std(0)]))
+            wide = encode_whisper(model.audio_tower, mel.unsqueeze(0), [mel.shape[-1]], extra_layers=layers)[0].float()
+        states = {"last": wide[:, :width], **{i: wide[:, (1 + i) * width : (2 + i) * width] for i in layers}}
+        rows.append({k: torch.cat([v.mean(0), v.std(0)]) for k, v in states.items()})
         labels.append(reference_text(sample) or "")
-    return torch.stack(rows), labels
+    return rows, labels
+
+
+def feature_matrix(rows: list[dict], keys: list):
+    import torch
+
+    return torch.stack([torch.cat([row[k] for k in keys]) for row in rows])
 
 
 def logistic_probe(x_train, y_train, x_test, y_test, steps: int = 300) -> float:
@@ -87,19 +106,31 @@ def main() -> None:
     results = {}
     for task, name in TASKS.items():
         started = time.perf_counter()
-        x_train, y_train = pooled_features(model, processor, args.data / "train" / f"{task}_ta_train.json", args.train_per_task)
-        x_test, y_test = pooled_features(model, processor, args.data / "test" / f"{task}_ta_test.json", args.test_per_task)
-        mean, std = x_train.mean(0), x_train.std(0) + 1e-5
-        x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
-        if task == "PP":
-            mae, constant = ridge_probe(x_train, y_train, x_test, y_test)
-            results[task] = {"mae": round(mae, 2), "predict_the_mean_mae": round(constant, 2)}
-        else:
-            majority = max(set(y_test), key=y_test.count)
-            results[task] = {"accuracy": round(logistic_probe(x_train, y_train, x_test, y_test), 3),
-                             "majority_class": round(y_test.count(majority) / len(y_test), 3)}
-        results[task].update(train=len(y_train), test=len(y_test), seconds=round(time.perf_counter() - started, 1))
-        print(f"{name}: {json.dumps(results[task])}")
+        train_rows, y_train = pooled_features(model, processor, args.data / "train" / f"{task}_ta_train.json",
+                                              args.train_per_task)
+        test_rows, y_test = pooled_features(model, processor, args.data / "test" / f"{task}_ta_test.json",
+                                            args.test_per_task)
+        scores = {}
+        for set_name, keys in FEATURE_SETS.items():
+            x_train, x_test = feature_matrix(train_rows, keys), feature_matrix(test_rows, keys)
+            mean, std = x_train.mean(0), x_train.std(0) + 1e-5
+            x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
+            if task == "PP":
+                mae, constant = ridge_probe(x_train, y_train, x_test, y_test)
+                scores[set_name] = round(mae, 2)
+                baseline = {"predict_the_mean_mae": round(constant, 2)}
+            else:
+                majority = max(set(y_test), key=y_test.count)
+                scores[set_name] = round(logistic_probe(x_train, y_train, x_test, y_test), 3)
+                baseline = {"majority_class": round(y_test.count(majority) / len(y_test), 3)}
+        results[task] = {"mae" if task == "PP" else "accuracy": scores, **baseline, "train": len(y_train),
+                         "test": len(y_test), "seconds": round(time.perf_counter() - started, 1)}
+        print(f"{name}: {json.dumps(results[task])}", flush=True)
+    print("\n| features | " + " | ".join(TASKS.values()) + " |\n|---|" + "---|" * len(TASKS))
+    for set_name in FEATURE_SETS:
+        cells = [f"{results[t]['mae'][set_name]:.2f}" if t == "PP" else f"{100 * results[t]['accuracy'][set_name]:.1f} %"
+                 for t in TASKS]
+        print(f"| {set_name} | " + " | ".join(cells) + " |")
     print(json.dumps(results))
 
 

@@ -7,7 +7,7 @@ from transformers import LlamaConfig, WhisperConfig
 from llaso.errors import PlaceholderMismatchError
 from llaso.model.configuration_llaso import LlasoConfig
 from llaso.model.modeling_llaso import LlasoForConditionalGeneration, merge_audio_embeddings
-from llaso.model.projector import LlasoProjector, build_projector_mlp
+from llaso.model.projector import LlasoProjector, build_projector_mlp, widen_summary_input
 
 AUDIO = 100  # audio token id in the tiny vocabulary
 
@@ -60,6 +60,62 @@ def test_summary_token_follows_the_stacked_tokens_and_reads_the_whole_clip():
     again = projector(changed)
     assert torch.allclose(again[2], out[2]) and not torch.allclose(again[3], out[3])
     assert projector(torch.randn(2, 12, 8)).shape == (2, 4, 16)
+
+
+def test_summary_layers_widen_the_frames_the_stack_reads_the_last_layer_only(model):
+    from llaso.model.audio_encoder import encode_whisper
+
+    features = torch.randn(1, 80, 120)
+    plain = encode_whisper(model.audio_tower, features, [120])[0]
+    wide = encode_whisper(model.audio_tower, features, [120], extra_layers=(0, 2))[0]
+    assert wide.shape == (60, 3 * 32)
+    assert torch.allclose(wide[:, :32], plain, atol=1e-6)
+    extra = wide[:, 32:].reshape(60, 2, 32)  # layer-normalised per frame, without weights
+    assert torch.allclose(extra.mean(-1), torch.zeros(60, 2), atol=1e-4)
+    assert torch.allclose(extra.std(-1, unbiased=False), torch.ones(60, 2), atol=1e-2)
+    with pytest.raises(ValueError, match="extra_layers"):
+        encode_whisper(model.audio_tower, features, [120], extra_layers=(3,))
+
+    torch.manual_seed(0)
+    projector = LlasoProjector("mlp2x_gelu", encoder_dim=8, llm_dim=16, stack_factor=4, summary_token=True,
+                               summary_layers=2)
+    frames = torch.randn(10, 24)
+    out = projector(frames)
+    assert out.shape == (3 + 1, 16)
+    changed = frames.clone()
+    changed[:, 8:] += 1.0  # only the earlier layers differ
+    again = projector(changed)
+    assert torch.equal(again[:3], out[:3]) and not torch.allclose(again[3], out[3])
+    with pytest.raises(ValueError, match="24-wide"):
+        projector(torch.randn(10, 8))
+
+    # A summary trained on the last layer, widened to read two more: the same token at first.
+    narrow = LlasoProjector("mlp2x_gelu", encoder_dim=8, llm_dim=16, stack_factor=4, summary_token=True)
+    state = narrow.state_dict()
+    state["summary.0.weight"] = widen_summary_input(state["summary.0.weight"], 8, 2)
+    projector.load_state_dict(state)
+    assert torch.allclose(projector(frames), narrow(frames[:, :8]), atol=1e-6)
+    with pytest.raises(ValueError, match="summary weight"):
+        widen_summary_input(state["summary.0.weight"], 8, 2)
+    with pytest.raises(ValueError, match="summary_layers"):
+        LlasoConfig(summary_layers=[1])
+
+
+def test_model_with_summary_layers_runs_and_reloads(tmp_path):
+    torch.manual_seed(0)
+    config = tiny_config(summary_token=True, summary_layers=[0, 1], stack_factor=4)
+    wide = LlasoForConditionalGeneration(config).eval()
+    frames = wide.encode_audio(torch.randn(1, 80, 80))
+    assert frames[0].shape == (40, 3 * 32)
+    ids = torch.tensor([[1] + [AUDIO] * 11 + [2]])  # 40 frames / 4 + the summary token
+    with torch.no_grad():
+        logits = wide(input_ids=ids, encoder_outputs=frames).logits
+    wide.save_pretrained(tmp_path, safe_serialization=True)
+    loaded = LlasoForConditionalGeneration.from_pretrained(tmp_path).eval()
+    assert loaded.summary_layers == [0, 1]
+    with torch.no_grad():
+        again = loaded(input_ids=ids, encoder_outputs=frames).logits
+    assert torch.allclose(again, logits, atol=1e-5)
 
 
 def test_composed_model_with_summary_token_counts_saves_and_reloads(whisper_tiny_dir, smollm2_dir, tmp_path):

@@ -171,6 +171,25 @@ def test_a_later_stage_can_add_a_summary_token(stage_config) -> None:
         run_stage(back, progress=False)
 
 
+def test_a_later_stage_can_pool_earlier_encoder_layers_into_the_summary(stage_config, tiny_parts) -> None:
+    model = {"encoder": str(tiny_parts["encoder"]), "llm": str(tiny_parts["llm"]), "stack_factor": 4,
+             "summary_token": True}
+    s1 = load_config(stage_config("one", model=model, schedule={"kind": "constant", "max_steps": 2}))
+    out1 = run_stage(s1, progress=False)
+    s2 = load_config(stage_config(
+        "layers", model={**model, "init_from": str(out1), "summary_layers": [0, 1]},
+        schedule={"kind": "constant", "max_steps": 2},
+    ))
+    out2 = run_stage(s2, progress=False)
+    info = json.loads((out2 / "training.json").read_text())
+    assert info["summary_layers"] == [0, 1] and info["init_from_loaded"]["summary_widened"] is True
+    before, after = load_file(str(out1 / "projector.safetensors")), load_file(str(out2 / "projector.safetensors"))
+    assert after["summary.0.weight"].shape[1] == 3 * before["summary.0.weight"].shape[1]  # 3 layers pooled
+    assert after["mlp.0.weight"].shape == before["mlp.0.weight"].shape  # the stack still reads one layer
+    # The wider frames live in a cache of their own, beside the first stage's.
+    assert len(list((Path(s2.data.cache_dir) / "encoder").iterdir())) == 2
+
+
 def test_mix_of_text_only_two_turn_and_capped_tasks_trains(stage_config, tiny_parts, tiny_corpus: Path,
                                                            tmp_path: Path) -> None:
     from llaso.train.config import ModelSection

@@ -1,4 +1,4 @@
-"""`llaso data validate|stats|build-mini|convert-layout`: check, describe and make LLaSO data."""
+"""`llaso data validate|stats|build-mini|convert-layout|two-turn|relabel`: check, describe, make and derive LLaSO data."""
 
 from __future__ import annotations
 
@@ -64,6 +64,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "text-only question and answer from this file (`llaso train --make-replay`)")
     two.set_defaults(handler=_two_turn)
 
+    relabel = commands.add_parser("relabel", help="ask llaso-mini clips another question their build record "
+                                  "answers (gender/accent from the TTS voice, instrument family/source from the note)")
+    relabel.add_argument("inputs", nargs="+", help="llaso-mini sample files (their samples carry tts or synth)")
+    relabel.add_argument("--task", choices=("SGC", "AC", "IC", "ISC"), required=True)
+    relabel.add_argument("--out", required=True, help="output sample file (.json)")
+    relabel.add_argument("--limit", type=int, default=None, help="at most this many samples (balanced by answer)")
+    relabel.add_argument("--split", default="train", help="split name used in the ids")
+    relabel.add_argument("--seed", type=int, default=0)
+    relabel.set_defaults(handler=_relabel)
+
 
 def _validate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
@@ -127,11 +137,24 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
-def _two_turn(args: argparse.Namespace) -> int:
+def _rebased_samples(source: str, out: str):
+    """The samples of `source` with voice paths re-rooted at `out`'s folder (they are relative
+    to their own file)."""
     import os
     from pathlib import Path
 
-    from llaso.data.schema import iter_samples, resolve_audio_path, write_samples
+    from llaso.data.schema import iter_samples, resolve_audio_path
+
+    source_dir, out_dir = Path(source).parent, Path(out).parent.resolve()
+    for sample in iter_samples(source):
+        paths = [resolve_audio_path(v, source_dir) for v in sample.get("voice") or []]
+        yield {**sample, "voice": [os.path.relpath(p, out_dir) for p in paths]}
+
+
+def _two_turn(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from llaso.data.schema import iter_samples, write_samples
     from llaso.data.tasks import load_templates
     from llaso.data.two_turn import follow_up_samples, two_turn_samples
 
@@ -140,12 +163,7 @@ def _two_turn(args: argparse.Namespace) -> int:
     transcribe = load_templates()["ASR"]
     samples: list[dict] = []
     for n, path in enumerate(args.inputs):
-        source = Path(path)
-        rebased = []
-        for sample in iter_samples(source):
-            # voice paths are relative to their file: re-root them at the output's folder
-            paths = [resolve_audio_path(v, source.parent) for v in sample.get("voice") or []]
-            rebased.append({**sample, "voice": [os.path.relpath(p, out.parent.resolve()) for p in paths]})
+        rebased = list(_rebased_samples(path, args.out))
         common = {"seed": args.seed + n, "split": args.split, "limit": args.per_file, "start": len(samples)}
         if text is not None:
             samples += follow_up_samples(rebased, text, **common)
@@ -153,4 +171,22 @@ def _two_turn(args: argparse.Namespace) -> int:
             samples += two_turn_samples(rebased, transcribe, **common)
     count = write_samples(out, samples)
     print(f"wrote {count} two-turn samples to {out}")
+    return 0
+
+
+def _relabel(args: argparse.Namespace) -> int:
+    import itertools
+    from collections import Counter
+
+    from llaso.data.relabel import relabelled_samples
+    from llaso.data.schema import write_samples
+
+    sources = itertools.chain.from_iterable(_rebased_samples(path, args.out) for path in args.inputs)
+    samples = relabelled_samples(sources, args.task, args.seed, split=args.split, limit=args.limit)
+    if not samples:
+        print(f"error: no clip in {', '.join(args.inputs)} records an answer to {args.task}", file=sys.stderr)
+        return 1
+    count = write_samples(args.out, samples)
+    answers = Counter(s["conversations"][1]["value"] for s in samples)
+    print(f"wrote {count} {args.task} samples to {args.out}: " + ", ".join(f"{a} {n}" for a, n in sorted(answers.items())))
     return 0

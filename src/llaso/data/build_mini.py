@@ -173,6 +173,33 @@ def pick_voice(rng: np.random.Generator, split: str, *, engines: tuple[str, ...]
     return group[int(rng.integers(len(group)))]
 
 
+# ---------------------------------------------------------------- prompts
+
+ACCENT_LABELS = ("American", "British", "Scottish", "Caribbean")
+
+
+def task_instruction(templates: dict, task: str, rng: np.random.Generator, labels=None) -> str:
+    """A phrasing of the task's instruction drawn from `templates`, its label list filled in
+    (the registry's labels, sometimes shuffled, or `labels`: our own set, always listed)."""
+    phrasings = templates[task]
+    if labels is not None:  # our own label set: only phrasings that list the labels
+        phrasings = [t for t in phrasings if "{labels}" in t] or phrasings
+    text = phrasings[int(rng.integers(len(phrasings)))]
+    task_labels = labels or get_task(task).labels or ()
+    if labels is None and task_labels:
+        order = rng.permutation(len(task_labels)) if rng.random() < 0.3 else range(len(task_labels))
+        task_labels = [task_labels[i] for i in order]
+    return text.replace("{labels}", format_label_list(list(task_labels)))
+
+
+def place_audio(instruction: str, rng: np.random.Generator, n_audio: int = 1) -> str:
+    """Instruction and placeholders, in either order (LLaSO puts audio last)."""
+    audios = "<audio>" if n_audio == 1 else "\n".join(f"Clip {i + 1}: <audio>" for i in range(n_audio))
+    if rng.random() < 0.5:
+        return instruction + ("" if n_audio == 1 else "\n") + audios
+    return audios + "\n" + instruction
+
+
 # ---------------------------------------------------------------- the per-worker context
 
 class Builder:
@@ -217,23 +244,9 @@ class Builder:
 
     # -- prompts
     def instruction(self, task: str, rng: np.random.Generator, labels=None) -> str:
-        templates = self.templates[task]
-        if labels is not None:  # our own label set: only phrasings that list the labels
-            templates = [t for t in templates if "{labels}" in t] or templates
-        text = templates[int(rng.integers(len(templates)))]
-        task_labels = labels or get_task(task).labels or ()
-        if labels is None and task_labels:
-            order = rng.permutation(len(task_labels)) if rng.random() < 0.3 else range(len(task_labels))
-            task_labels = [task_labels[i] for i in order]
-        return text.replace("{labels}", format_label_list(list(task_labels)))
+        return task_instruction(self.templates, task, rng, labels)
 
-    @staticmethod
-    def with_audio(instruction: str, rng: np.random.Generator, n_audio: int = 1) -> str:
-        """Instruction and placeholders, in either order (LLaSO puts audio last)."""
-        audios = "<audio>" if n_audio == 1 else "\n".join(f"Clip {i + 1}: <audio>" for i in range(n_audio))
-        if rng.random() < 0.5:
-            return instruction + ("" if n_audio == 1 else "\n") + audios
-        return audios + "\n" + instruction
+    with_audio = staticmethod(place_audio)
 
     # -- samples
     def make(self, unit: Unit, index: int) -> tuple[dict, list[tuple[str, np.ndarray]]]:
@@ -348,8 +361,7 @@ class Builder:
         accent = accents[int(rng.integers(len(accents)))]
         voice = self._speech_voice(rng, unit.split, accent=accent)
         audio, info = self.speak(text, voice, rng, rate=float(rng.uniform(0.9, 1.1)))
-        labels = ("American", "British", "Scottish", "Caribbean")
-        return (self.with_audio(self.instruction("AC", rng, labels=labels), rng), accent, [audio],
+        return (self.with_audio(self.instruction("AC", rng, labels=ACCENT_LABELS), rng), accent, [audio],
                 [info], {"text": text})
 
     def _make_SV(self, unit, index, rng):

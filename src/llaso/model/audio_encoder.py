@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 from transformers.models.whisper.modeling_whisper import WhisperEncoder
@@ -16,6 +18,7 @@ def encode_whisper(
     encoder: WhisperEncoder,
     input_features: torch.Tensor,
     feature_lengths: torch.Tensor | list[int],
+    extra_layers: Sequence[int] = (),
 ) -> list[torch.Tensor]:
     """Run the encoder's parts directly so inputs shorter than 30 s need no padding.
 
@@ -23,6 +26,10 @@ def encode_whisper(
     feature_lengths: real mel frames per row. Returns one [T_enc_i, D] tensor per row.
     Padding frames are masked out of attention, so a clip encodes the same alone or batched.
     transformers' own WhisperEncoder.forward insists on 3,000 frames, hence this function.
+
+    `extra_layers` appends earlier hidden states, layer-normalised without weights, to each
+    frame ([T, D * (1 + len(extra_layers))]): 0 is the convolutions' output, i the output of
+    layer i. Speaker and timbre cues fade in the last layers of an encoder trained for ASR.
     """
     lengths = [int(n) for n in (feature_lengths.tolist() if torch.is_tensor(feature_lengths) else feature_lengths)]
     max_positions = encoder.embed_positions.num_embeddings
@@ -49,7 +56,15 @@ def encode_whisper(
         blocked = torch.zeros(valid.shape, dtype=x.dtype, device=x.device)
         blocked.masked_fill_(~valid, torch.finfo(x.dtype).min)
         attention_mask = blocked[:, None, None, :].expand(-1, 1, frames, -1)
+    num_layers = len(encoder.layers)
+    if any(not 0 <= i <= num_layers for i in extra_layers):
+        raise ValueError(f"extra_layers {list(extra_layers)} must lie in 0..{num_layers}")
+    hidden = [x]
     for layer in encoder.layers:
         x = layer(x, attention_mask)
+        hidden.append(x)
     x = encoder.layer_norm(x)
+    if extra_layers:
+        width = (x.shape[-1],)
+        x = torch.cat([x, *(nn.functional.layer_norm(hidden[i], width) for i in extra_layers)], dim=-1)
     return [x[i, :n] for i, n in enumerate(enc_lengths)]

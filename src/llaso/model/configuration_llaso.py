@@ -27,7 +27,9 @@ class LlasoConfig(PreTrainedConfig):
     concatenates k encoder frames per LLM token (about 50/k tokens per second of audio).
     `encoder_mode="padded"` with `stack_factor=1` is the fidelity mode of the official
     LLaSO-Base: every 30 s window padded, 1,500 tokens per window.
-    `summary_token` adds one pooled token per window after the stacked ones (see LlasoProjector).
+    `summary_token` adds one pooled token per window after the stacked ones (see LlasoProjector);
+    `summary_layers` pools earlier encoder layers into it as well (0 = the convolutions' output,
+    i = layer i), where speaker and timbre cues are stronger than in the last layer.
     `base_llm_for_text_only`: with an LLM adapter kept apart, conversations without audio skip
     it (see llaso.model.adapter).
     """
@@ -43,6 +45,7 @@ class LlasoConfig(PreTrainedConfig):
         projector_type: str = "mlp2x_gelu",
         stack_factor: int = 4,
         summary_token: bool = False,
+        summary_layers: list[int] | tuple[int, ...] = (),
         audio_token: str = "<|audio|>",
         audio_token_id: int | None = None,
         encoder_mode: str = "trimmed",
@@ -67,6 +70,9 @@ class LlasoConfig(PreTrainedConfig):
         self.projector_type = projector_type
         self.stack_factor = int(stack_factor)
         self.summary_token = bool(summary_token)
+        self.summary_layers = [int(i) for i in summary_layers]
+        if self.summary_layers and not self.summary_token:
+            raise ValueError("summary_layers needs summary_token=True")
         self.audio_token = audio_token
         self.audio_token_id = audio_token_id
         self.encoder_mode = encoder_mode

@@ -70,6 +70,7 @@ def load_llaso_tiny(home: Path | None = None, dtype: torch.dtype = torch.float32
         projector_type=info.get("projector_type", "mlp2x_gelu"),
         stack_factor=stack_factor,
         summary_token=bool(info.get("summary_token", False)),
+        summary_layers=info.get("summary_layers", []),
         encoder_mode=encoder_mode or info.get("encoder_mode", "trimmed"),
         projector_state=projector_state,
     )

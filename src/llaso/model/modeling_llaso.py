@@ -60,9 +60,14 @@ class LlasoForConditionalGeneration(LlasoPreTrainedModel):
             llm_dim=config.text_config.hidden_size,
             stack_factor=config.stack_factor,
             summary_token=getattr(config, "summary_token", False),
+            summary_layers=len(self.summary_layers),
         )
         self.language_model = AutoModelForCausalLM.from_config(config.text_config)
         self.post_init()
+
+    @property
+    def summary_layers(self) -> list[int]:
+        return list(getattr(self.config, "summary_layers", []) or [])
 
     # -- plumbing the LLM's embeddings through, as transformers expects -------------------
     def get_input_embeddings(self) -> nn.Module:
@@ -78,13 +83,14 @@ class LlasoForConditionalGeneration(LlasoPreTrainedModel):
     def encode_audio(
         self, input_features: torch.Tensor, feature_attention_mask: torch.Tensor | None = None
     ) -> list[torch.Tensor]:
-        """input_features [N, n_mels, T] -> one [T_enc_i, D_enc] tensor per audio window."""
+        """input_features [N, n_mels, T] -> one [T_enc_i, D_enc] tensor per audio window
+        ([T_enc_i, D_enc * (1 + len(summary_layers))] with summary layers: see encode_whisper)."""
         input_features = input_features.to(self.audio_tower.conv1.weight.dtype)
         if feature_attention_mask is None:
             lengths = [input_features.shape[-1]] * input_features.shape[0]
         else:
             lengths = feature_attention_mask.sum(-1).tolist()
-        return encode_whisper(self.audio_tower, input_features, lengths)
+        return encode_whisper(self.audio_tower, input_features, lengths, extra_layers=self.summary_layers)
 
     def project_audio(self, encoder_outputs: list[torch.Tensor]) -> list[torch.Tensor]:
         """Encoder frames per window -> LLM embeddings per window ([ceil(T/k), D_llm] each)."""

@@ -37,6 +37,19 @@ def pooled_statistics(frames: torch.Tensor) -> torch.Tensor:
     return torch.cat([frames.mean(dim=1), std], dim=-1)
 
 
+def widen_summary_input(weight: torch.Tensor, encoder_dim: int, summary_layers: int) -> torch.Tensor:
+    """A summary MLP's first weight [out, 2D] for frames of the last layer only, widened to read
+    `summary_layers` more layers ([out, 2D(1 + n)]): the old columns where the last layer's mean
+    and std now sit, zeros for the new layers, so the widened token starts out unchanged."""
+    if weight.shape[1] != 2 * encoder_dim:
+        raise ValueError(f"expected a [out, {2 * encoder_dim}] summary weight, got {list(weight.shape)}")
+    frame_dim = encoder_dim * (1 + summary_layers)
+    wide = weight.new_zeros(weight.shape[0], 2 * frame_dim)
+    wide[:, :encoder_dim] = weight[:, :encoder_dim]  # means: the last layer's come first
+    wide[:, frame_dim : frame_dim + encoder_dim] = weight[:, encoder_dim:]  # then the stds
+    return wide
+
+
 class LlasoProjector(nn.Module):
     """Stack k consecutive encoder frames, then map them into the LLM's embedding space.
 
@@ -44,14 +57,21 @@ class LlasoProjector(nn.Module):
     statistics through their own MLP. Voice-level facts (speaker gender, accent, instrument)
     are spread thinly over every stacked token; pooled, they are linearly readable, and one
     token hands them to the LLM directly instead of leaving it to learn the pooling.
+    With `summary_layers` > 0, each frame also carries that many earlier encoder layers after
+    its first `encoder_dim` features (the last layer's output): the stack reads the last layer
+    only, the summary pools them all.
     """
 
     def __init__(self, projector_type: str, encoder_dim: int, llm_dim: int, stack_factor: int,
-                 summary_token: bool = False) -> None:
+                 summary_token: bool = False, summary_layers: int = 0) -> None:
         super().__init__()
+        if summary_layers and not summary_token:
+            raise ValueError("summary_layers needs summary_token")
         self.stack_factor = stack_factor
+        self.encoder_dim = encoder_dim
+        self.frame_dim = encoder_dim * (1 + summary_layers)
         self.mlp = build_projector_mlp(projector_type, encoder_dim * stack_factor, llm_dim)
-        self.summary = build_projector_mlp(projector_type, 2 * encoder_dim, llm_dim) if summary_token else None
+        self.summary = build_projector_mlp(projector_type, 2 * self.frame_dim, llm_dim) if summary_token else None
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         """frames [T, D] or [B, T, D] (unpadded) -> [n, D_llm] or [B, n, D_llm],
@@ -60,11 +80,15 @@ class LlasoProjector(nn.Module):
         if squeeze:
             frames = frames.unsqueeze(0)
         batch, length, width = frames.shape
+        if width != self.frame_dim:
+            raise ValueError(f"the projector takes {self.frame_dim}-wide frames, got {width}")
+        last_layer = frames[..., : self.encoder_dim]
+        width = self.encoder_dim
         k = self.stack_factor
         remainder = (-length) % k
-        stacked = frames
+        stacked = last_layer
         if remainder:
-            stacked = torch.nn.functional.pad(frames, (0, 0, 0, remainder))
+            stacked = torch.nn.functional.pad(last_layer, (0, 0, 0, remainder))
         stacked = stacked.reshape(batch, (length + remainder) // k, width * k)
         out = self.mlp(stacked)
         if self.summary is not None:

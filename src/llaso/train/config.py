@@ -38,6 +38,8 @@ class ModelSection(_Strict):
     stack_factor: int = Field(4, ge=1)
     summary_token: bool = False
     """One pooled per-clip token after the stacked audio tokens (a composed model only)."""
+    summary_layers: list[int] = []
+    """Earlier encoder layers pooled into the summary token too (0 = convolutions, i = layer i)."""
     encoder_mode: Literal["trimmed", "padded"] = "trimmed"
     chat_template: str | None = None
     """A Jinja chat template file for a composed model (default: ChatML, no system prompt)."""
@@ -53,6 +55,8 @@ class ModelSection(_Strict):
         composed = self.encoder is not None or self.llm is not None
         if composed and (self.encoder is None or self.llm is None):
             raise ValueError("model.encoder and model.llm must be given together")
+        if self.summary_layers and not self.summary_token:
+            raise ValueError("model.summary_layers needs model.summary_token: true")
         if composed:
             self.base = None
         elif self.base is None:

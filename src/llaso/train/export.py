@@ -68,6 +68,7 @@ def write_stage_output(module: Any, processor: Any, cfg: StageConfig, out_dir: P
             "projector_type": config.projector_type,
             "stack_factor": config.stack_factor,
             "summary_token": bool(getattr(config, "summary_token", False)),
+            "summary_layers": list(getattr(config, "summary_layers", []) or []),
             "encoder_mode": config.encoder_mode,
             "encoder": cfg.model.encoder or cfg.model.base,
             "llm": cfg.model.llm or cfg.model.base,

@@ -51,6 +51,7 @@ def compose_model(section: ModelSection, home: Path | None = None) -> tuple[Any,
         projector_type=section.projector_type,
         stack_factor=section.stack_factor,
         summary_token=section.summary_token,
+        summary_layers=section.summary_layers,
         encoder_mode=section.encoder_mode,
         chat_template=template,
     )
@@ -87,15 +88,30 @@ def load_stage_output(model: Any, folder: str | os.PathLike, want_lora: bool) ->
 
     A stage-1 adapter is kept as a trainable adapter when this stage trains LoRA too
     (`want_lora`), and merged into the LLM otherwise. A summary token that the previous stage
-    lacked starts fresh; every other projector weight must be there.
+    lacked starts fresh; one that now also pools earlier encoder layers (`summary_layers`)
+    starts as it was, reading the new layers through zero weights. Every other projector
+    weight must be there.
     """
     from safetensors.torch import load_file
+
+    from llaso.model.projector import widen_summary_input
 
     folder = Path(folder)
     projector = folder / PROJECTOR_FILE
     if not projector.is_file():
         raise LlasoError(f"init_from: {folder} has no {PROJECTOR_FILE} (is it a stage output folder?)")
-    missing, unexpected = model.multi_modal_projector.load_state_dict(load_file(str(projector)), strict=False)
+    state = load_file(str(projector))
+    proj = model.multi_modal_projector
+    first = "summary.0.weight"
+    widened = proj.summary is not None and first in state and state[first].shape != proj.summary[0].weight.shape
+    if widened:
+        try:
+            layers = proj.frame_dim // proj.encoder_dim - 1
+            state[first] = widen_summary_input(state[first], proj.encoder_dim, layers)
+        except ValueError as exc:
+            raise LlasoError(f"init_from: {projector}: the summary token does not fit ({exc})") from None
+        log.info("init_from: the summary token now also reads %d earlier encoder layers", layers)
+    missing, unexpected = proj.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.startswith("summary.")]
     if missing or unexpected:
         raise LlasoError(
@@ -103,7 +119,7 @@ def load_stage_output(model: Any, folder: str | os.PathLike, want_lora: bool) ->
             f"unexpected {unexpected}): check projector_type, stack_factor and summary_token"
         )
     lora = adapter_folder(folder)
-    loaded = {"projector": True, "lora": False}
+    loaded = {"projector": True, "lora": False, "summary_widened": bool(widened)}
     if lora is not None:
         model.language_model = attach_adapter(model.language_model, lora, keep_apart=want_lora, trainable=want_lora)
         loaded["lora"] = True
