@@ -169,7 +169,9 @@ class StageConfig(_Strict):
     optim: OptimSection = OptimSection()
     schedule: ScheduleSection = ScheduleSection()
     batch: BatchSection = BatchSection()
-    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "fp32"
+    """`auto`: bf16 where the hardware has it (GPU, AVX512-BF16/AMX CPU), else fp32 (fp16 on GPUs
+    without bf16); see llaso.train.precision."""
     checkpoint: CheckpointSection = CheckpointSection()
     eval: EvalSection = EvalSection()
     log: LogSection = LogSection()

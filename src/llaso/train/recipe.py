@@ -31,6 +31,7 @@ from llaso import atomic
 from llaso.errors import LlasoError
 from llaso.train.config import StageConfig
 from llaso.train.lm_loss import lm_loss, next_token_mask
+from llaso.train.precision import MIXED_PRECISION, detect_hardware, resolve_precision
 
 log = logging.getLogger(__name__)
 
@@ -202,9 +203,12 @@ def run_stage(cfg: StageConfig, resume: bool = False, progress: bool = True) -> 
         raise LlasoError(
             f"{out_dir} already holds {existing.name}: pass --resume to continue it, or choose another output_dir"
         )
-    precision = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[cfg.precision]
+    precision, warning = resolve_precision(cfg.precision, detect_hardware())
+    if warning:
+        log.warning(warning)
     kwargs = [DistributedDataParallelKwargs(find_unused_parameters=cfg.objective.ctc_weight > 0)]
-    accelerator = Accelerator(mixed_precision=precision, kwargs_handlers=kwargs, cpu=not _has_accelerator())
+    accelerator = Accelerator(mixed_precision=MIXED_PRECISION[precision], kwargs_handlers=kwargs,
+                              cpu=not _has_accelerator())
     main = accelerator.is_main_process
     set_seed(cfg.seed)
     home = Path(cfg.model.home).expanduser() if cfg.model.home else None
@@ -417,7 +421,8 @@ def run_stage(cfg: StageConfig, resume: bool = False, progress: bool = True) -> 
                 "steps": state.step, "epochs_started": state.epoch + 1, "samples_seen": state.samples,
                 "tokens_seen": state.tokens, "train_seconds": round(state.train_seconds, 1),
                 "peak_mem_mb": round(peak_memory_mb(), 1), "num_samples": len(records),
-                "processes": world, "device": str(accelerator.device), "init_from_loaded": init_info,
+                "processes": world, "device": str(accelerator.device), "precision": precision,
+                "init_from_loaded": init_info,
                 "evals": state.evals,
             },
         )
