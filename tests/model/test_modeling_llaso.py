@@ -78,7 +78,7 @@ def test_summary_layers_widen_the_frames_the_stack_reads_the_last_layer_only(mod
 
     torch.manual_seed(0)
     projector = LlasoProjector("mlp2x_gelu", encoder_dim=8, llm_dim=16, stack_factor=4, summary_token=True,
-                               summary_layers=2)
+                               extra_layers=2)
     frames = torch.randn(10, 24)
     out = projector(frames)
     assert out.shape == (3 + 1, 16)

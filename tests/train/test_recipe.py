@@ -131,7 +131,7 @@ def test_stage_chain_init_from_export_and_merge(stage_config, tmp_path: Path) ->
     s2 = load_config(s2_yaml)
     out2 = run_stage(s2, progress=False)
     info = json.loads((out2 / "training.json").read_text())
-    assert info["init_from_loaded"] == {"projector": True, "lora": True}
+    assert info["init_from_loaded"] == {"projector": True, "lora": True, "summary_widened": False}
 
     shipped = tmp_path / "shipped"
     done = subprocess.run(_cli("--export", str(out2), "--to", str(shipped)), capture_output=True, text=True)

@@ -60,7 +60,7 @@ class LlasoForConditionalGeneration(LlasoPreTrainedModel):
             llm_dim=config.text_config.hidden_size,
             stack_factor=config.stack_factor,
             summary_token=getattr(config, "summary_token", False),
-            summary_layers=len(self.summary_layers),
+            extra_layers=len(self.summary_layers),
         )
         self.language_model = AutoModelForCausalLM.from_config(config.text_config)
         self.post_init()

@@ -37,13 +37,13 @@ def pooled_statistics(frames: torch.Tensor) -> torch.Tensor:
     return torch.cat([frames.mean(dim=1), std], dim=-1)
 
 
-def widen_summary_input(weight: torch.Tensor, encoder_dim: int, summary_layers: int) -> torch.Tensor:
+def widen_summary_input(weight: torch.Tensor, encoder_dim: int, extra_layers: int) -> torch.Tensor:
     """A summary MLP's first weight [out, 2D] for frames of the last layer only, widened to read
-    `summary_layers` more layers ([out, 2D(1 + n)]): the old columns where the last layer's mean
+    `extra_layers` more layers ([out, 2D(1 + n)]): the old columns where the last layer's mean
     and std now sit, zeros for the new layers, so the widened token starts out unchanged."""
     if weight.shape[1] != 2 * encoder_dim:
         raise ValueError(f"expected a [out, {2 * encoder_dim}] summary weight, got {list(weight.shape)}")
-    frame_dim = encoder_dim * (1 + summary_layers)
+    frame_dim = encoder_dim * (1 + extra_layers)
     wide = weight.new_zeros(weight.shape[0], 2 * frame_dim)
     wide[:, :encoder_dim] = weight[:, :encoder_dim]  # means: the last layer's come first
     wide[:, frame_dim : frame_dim + encoder_dim] = weight[:, encoder_dim:]  # then the stds
@@ -57,19 +57,19 @@ class LlasoProjector(nn.Module):
     statistics through their own MLP. Voice-level facts (speaker gender, accent, instrument)
     are spread thinly over every stacked token; pooled, they are linearly readable, and one
     token hands them to the LLM directly instead of leaving it to learn the pooling.
-    With `summary_layers` > 0, each frame also carries that many earlier encoder layers after
+    With `extra_layers` > 0, each frame also carries that many earlier encoder layers after
     its first `encoder_dim` features (the last layer's output): the stack reads the last layer
     only, the summary pools them all.
     """
 
     def __init__(self, projector_type: str, encoder_dim: int, llm_dim: int, stack_factor: int,
-                 summary_token: bool = False, summary_layers: int = 0) -> None:
+                 summary_token: bool = False, extra_layers: int = 0) -> None:
         super().__init__()
-        if summary_layers and not summary_token:
-            raise ValueError("summary_layers needs summary_token")
+        if extra_layers and not summary_token:
+            raise ValueError("extra_layers are for the summary token: set summary_token")
         self.stack_factor = stack_factor
         self.encoder_dim = encoder_dim
-        self.frame_dim = encoder_dim * (1 + summary_layers)
+        self.frame_dim = encoder_dim * (1 + extra_layers)
         self.mlp = build_projector_mlp(projector_type, encoder_dim * stack_factor, llm_dim)
         self.summary = build_projector_mlp(projector_type, 2 * self.frame_dim, llm_dim) if summary_token else None
 
