@@ -200,6 +200,9 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.data / "ASR_ta_test.json").is_file():
         sys.exit(f"{args.data}: no llaso-mini test split (build it with `llaso data build-mini --scale full`)")
+    if not (args.data / "MT_ta_test.json").is_file():
+        sys.exit(f"{args.data}: no two-turn test file; make it with `llaso data two-turn {args.data}/SGC_ta_test.json "
+                 f"{args.data}/AC_ta_test.json --split test --per-file 150 --out {args.data}/MT_ta_test.json`")
 
     warnings.simplefilter("ignore")
     import torch

@@ -223,3 +223,42 @@ def test_mix_of_text_only_two_turn_and_capped_tasks_trains(stage_config, tiny_pa
     out = run_stage(cfg, progress=False)
     losses = [e["lm_loss"] for e in _log(out) if "lm_loss" in e]
     assert len(losses) == 3 and all(loss == loss and loss > 0 for loss in losses)
+
+
+def test_a_later_stage_can_widen_the_lora_adapter_to_more_modules(stage_config, tiny_parts) -> None:
+    from peft import get_peft_model_state_dict
+
+    from llaso.train.config import ModelSection
+    from llaso.train.model_setup import build_model, load_stage_output
+
+    s1 = load_config(stage_config("attn", schedule={"kind": "constant", "max_steps": 2}))
+    out1 = run_stage(s1, progress=False)
+    wide = {"r": 4, "alpha": 8, "dropout": 0.1, "target_modules": ["q_proj", "v_proj", "gate_proj", "down_proj"]}
+
+    # Loaded into a model with the wider adapter, the old modules keep their weights and the new
+    # ones add nothing: the model answers exactly as the previous stage's.
+    section = ModelSection(encoder=str(tiny_parts["encoder"]), llm=str(tiny_parts["llm"]), stack_factor=4)
+    plain, _ = build_model(section)
+    load_stage_output(plain, out1, want_lora=True)
+    widened, _ = build_model(section)
+    info = load_stage_output(widened, out1, want_lora=True, lora_section=load_config(
+        stage_config("w", lora=wide)).lora)
+    assert info["lora_widened"] is True
+    state = get_peft_model_state_dict(widened.language_model)
+    assert any("gate_proj.lora_B" in k for k in state) and any("q_proj.lora_B" in k for k in state)
+    ids = torch.tensor([[1, 5, 9, 14, 3]])
+    plain.eval(), widened.eval()  # LoRA dropout off
+    with torch.no_grad():
+        assert torch.allclose(plain.language_model(input_ids=ids).logits,
+                              widened.language_model(input_ids=ids).logits, atol=1e-5)
+
+    s2 = load_config(stage_config("mlp", model={**s1.model.model_dump(), "init_from": str(out1)}, lora=wide,
+                                  schedule={"kind": "constant", "max_steps": 2}))
+    out2 = run_stage(s2, progress=False)
+    saved = json.loads((out2 / "lora" / "adapter_config.json").read_text())
+    assert set(saved["target_modules"]) == set(wide["target_modules"])
+
+    narrower = {**wide, "r": 8}
+    s3 = load_config(stage_config("bad", model={**s1.model.model_dump(), "init_from": str(out1)}, lora=narrower))
+    with pytest.raises(LlasoError, match="same r and alpha"):
+        run_stage(s3, progress=False)

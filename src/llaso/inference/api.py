@@ -27,7 +27,8 @@ def _params(params: SamplingParams | None, overrides: dict[str, Any]) -> Samplin
 
 def load_model(name_or_path: str | os.PathLike, *, home: Path | None = None,
                encoder_mode: str | None = None) -> tuple[LlasoForConditionalGeneration, LlasoProcessor]:
-    """Resolve a catalog name, a llaso checkpoint or an official LLaSO-Base directory."""
+    """Resolve a catalog name, a llaso checkpoint, a llaso-tiny stage output of `llaso train`
+    or an official LLaSO-Base directory."""
     from llaso.model.catalog import EMBEDDED, detect_checkpoint_kind
 
     name = os.fspath(name_or_path)
@@ -38,6 +39,16 @@ def load_model(name_or_path: str | os.PathLike, *, home: Path | None = None,
     path = Path(name).expanduser()
     if not path.exists() and home is not None and (home / "models" / name).exists():
         path = home / "models" / name
+    if path.is_dir():
+        from llaso.model.embedded import is_stage_export, load_llaso_tiny
+
+        if is_stage_export(path):
+            return load_llaso_tiny(home, encoder_mode=encoder_mode, weights=path)
+        if (path / "projector.safetensors").is_file() and not (path / "config.json").is_file():
+            raise ModelNotFoundError(
+                f"{path} is a stage output on base models other than llaso-tiny's: write a full "
+                f"checkpoint with `llaso train --export {path} --to OUT --merge` and load OUT"
+            )
     kind = detect_checkpoint_kind(path) if path.is_dir() else None
     if kind == "llaso":
         from llaso.model.adapter import adapter_folder, attach_adapter
@@ -55,8 +66,8 @@ def load_model(name_or_path: str | os.PathLike, *, home: Path | None = None,
         return load_official_as_llaso(path)
     known = ", ".join(n for n in EMBEDDED if n != "whisper-tiny.en")
     raise ModelNotFoundError(
-        f"no model {name!r}: pass one of [{known}], a llaso checkpoint directory, or an official "
-        "LLaSO-Base directory (see `llaso models`)"
+        f"no model {name!r}: pass one of [{known}], a llaso checkpoint directory, a llaso-tiny stage "
+        "output of `llaso train`, or an official LLaSO-Base directory (see `llaso models`)"
     )
 
 
@@ -72,8 +83,8 @@ class Llaso:
     def from_pretrained(cls, name_or_path: str | os.PathLike = "llaso-tiny", *, device: str | None = None,
                         dtype: str | torch.dtype | None = None, encoder_mode: str | None = None,
                         home: str | os.PathLike | None = None) -> "Llaso":
-        """`name_or_path`: "llaso-tiny", a directory written by save_pretrained, or an official
-        LLaSO-Base checkpoint. `encoder_mode="padded"` forces Whisper's 30 s padding."""
+        """`name_or_path`: "llaso-tiny", a directory written by save_pretrained, a llaso-tiny
+        stage output of `llaso train` (or its export), or an official LLaSO-Base checkpoint. `encoder_mode="padded"` forces Whisper's 30 s padding."""
         from llaso.model.base_weights import llaso_home
 
         home_path = Path(home) if home is not None else llaso_home()

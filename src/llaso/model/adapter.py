@@ -18,6 +18,7 @@ from typing import Any
 
 ADAPTER_DIR = "lora"
 ADAPTER_CONFIG = "adapter_config.json"
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
 
 
 def has_adapter(language_model: Any) -> bool:
@@ -52,8 +53,8 @@ def save_adapter(language_model: Any, folder: Path) -> None:
     tmp.mkdir(parents=True)
     language_model.peft_config["default"].save_pretrained(str(tmp))
     state = get_peft_model_state_dict(language_model)
-    save_file({k: v.detach().contiguous().cpu().float() for k, v in state.items()}, str(tmp / "adapter_model.safetensors"))
-    os.chmod(tmp / "adapter_model.safetensors", 0o644)
+    save_file({k: v.detach().contiguous().cpu().float() for k, v in state.items()}, str(tmp / ADAPTER_WEIGHTS))
+    os.chmod(tmp / ADAPTER_WEIGHTS, 0o644)
     if folder.exists():
         shutil.rmtree(folder)
     os.replace(tmp, folder)

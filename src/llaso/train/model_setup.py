@@ -3,6 +3,7 @@ configured parts unfrozen (projector, encoder, LLM in full or through LoRA adapt
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -12,7 +13,7 @@ import torch
 from torch import nn
 
 from llaso.errors import LlasoError
-from llaso.model.adapter import adapter_folder, attach_adapter, has_adapter
+from llaso.model.adapter import ADAPTER_CONFIG, ADAPTER_WEIGHTS, adapter_folder, attach_adapter, has_adapter
 from llaso.train.config import LoraSection, ModelSection, TrainableSection
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,8 @@ def reset_projector(projector: nn.Module, seed: int = 0) -> None:
                     module.bias.zero_()
 
 
-def load_stage_output(model: Any, folder: str | os.PathLike, want_lora: bool) -> dict[str, bool]:
+def load_stage_output(model: Any, folder: str | os.PathLike, want_lora: bool,
+                      lora_section: LoraSection | None = None) -> dict[str, bool]:
     """Start from a previous stage's output folder: its projector, and its LoRA adapter.
 
     A stage-1 adapter is kept as a trainable adapter when this stage trains LoRA too
@@ -121,9 +123,43 @@ def load_stage_output(model: Any, folder: str | os.PathLike, want_lora: bool) ->
     lora = adapter_folder(folder)
     loaded = {"projector": True, "lora": False, "summary_widened": bool(widened)}
     if lora is not None:
-        model.language_model = attach_adapter(model.language_model, lora, keep_apart=want_lora, trainable=want_lora)
+        if want_lora and lora_section is not None and _adapter_targets(lora) != set(lora_section.target_modules):
+            model.language_model = widen_adapter(model.language_model, lora, lora_section)
+            loaded["lora_widened"] = True
+        else:
+            model.language_model = attach_adapter(model.language_model, lora, keep_apart=want_lora,
+                                                  trainable=want_lora)
         loaded["lora"] = True
     return loaded
+
+
+def _adapter_targets(folder: Path) -> set[str]:
+    return set(json.loads((folder / ADAPTER_CONFIG).read_text(encoding="utf-8"))["target_modules"])
+
+
+def widen_adapter(language_model: Any, folder: Path, section: LoraSection) -> Any:
+    """A LoRA adapter on more modules than the previous stage's (say, the MLPs as well as
+    attention): the adapted modules keep their weights, the new ones start at zero (peft's
+    B = 0), so the stage starts from the previous stage's model exactly."""
+    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    old = json.loads((folder / ADAPTER_CONFIG).read_text(encoding="utf-8"))
+    old_targets, new_targets = set(old["target_modules"]), set(section.target_modules)
+    if not old_targets < new_targets or old["r"] != section.r or float(old["lora_alpha"]) != section.alpha:
+        raise LlasoError(
+            f"init_from: the adapter in {folder} (r={old['r']}, alpha={old['lora_alpha']}, on {sorted(old_targets)}) "
+            f"can only be widened to more modules with the same r and alpha; this stage asks for r={section.r}, "
+            f"alpha={section.alpha} on {sorted(new_targets)}"
+        )
+    config = LoraConfig(r=section.r, lora_alpha=section.alpha, lora_dropout=section.dropout,
+                        target_modules=sorted(new_targets), bias="none", task_type="CAUSAL_LM")
+    wrapped = get_peft_model(language_model, config)
+    result = set_peft_model_state_dict(wrapped, load_file(str(folder / ADAPTER_WEIGHTS)))
+    if result.unexpected_keys:
+        raise LlasoError(f"init_from: {folder} holds adapter weights this model lacks: {result.unexpected_keys[:3]}")
+    log.info("init_from: the LoRA adapter now also covers %s", sorted(new_targets - old_targets))
+    return wrapped
 
 
 def apply_trainable(model: Any, trainable: TrainableSection, lora: LoraSection) -> None:

@@ -217,7 +217,8 @@ def run_stage(cfg: StageConfig, resume: bool = False, progress: bool = True) -> 
     model, processor = build_model(cfg.model, home)
     init_info = None
     if cfg.model.init_from:
-        init_info = load_stage_output(model, cfg.resolve(cfg.model.init_from), want_lora=cfg.trainable.llm == "lora")
+        init_info = load_stage_output(model, cfg.resolve(cfg.model.init_from), want_lora=cfg.trainable.llm == "lora",
+                                      lora_section=cfg.lora)
     model.to(accelerator.device)
 
     # -- data (the main process prepares and fills the cache first) ----------------------
