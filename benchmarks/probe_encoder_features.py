@@ -5,6 +5,7 @@ output (what the stacked tokens read), for each earlier layer, and for the sets 
 summary token can pool (`model.summary_layers`).
 
     .venv/bin/python benchmarks/probe_encoder_features.py [--data data/llaso-mini] [--train-per-task 600]
+        [--train-file SGC=data/llaso-mini/derived/SGC_ta_train.json ...] [--mlp 256]
 
 A probe near a quality bar says the encoder is not what limits llaso-tiny on that task; the
 LLM path (projector, LoRA, training steps) is. Gender, accent and instrument: logistic
@@ -30,7 +31,9 @@ TASKS = {"SGC": "speaker gender", "AC": "accent", "IC": "instrument", "PP": "pit
 # Feature sets: "last" and layer numbers, pooled and concatenated.
 FEATURE_SETS = {"last": ["last"], "layer 0": [0], "layer 1": [1], "layer 2": [2], "layer 3": [3],
                 "last + 1, 2": ["last", 1, 2], "last + 1, 2, 3": ["last", 1, 2, 3],
-                "last + 0, 1, 2, 3": ["last", 0, 1, 2, 3]}
+                "last + 0, 1, 2, 3": ["last", 0, 1, 2, 3],
+                # the log-mel input itself: would the summary gain from reading it?
+                "log-mel": ["mel"], "last + 1, 2, 3 + log-mel": ["last", 1, 2, 3, "mel"]}
 
 
 def pooled_features(model, processor, path: Path, limit: int):
@@ -48,7 +51,8 @@ def pooled_features(model, processor, path: Path, limit: int):
         mel, _ = processor.featurize(load_audio(resolve_audio_path(sample["voice"][0], path.parent)))[0]
         with torch.no_grad():
             wide = encode_whisper(model.audio_tower, mel.unsqueeze(0), [mel.shape[-1]], extra_layers=layers)[0].float()
-        states = {"last": wide[:, :width], **{i: wide[:, (1 + i) * width : (2 + i) * width] for i in layers}}
+        states = {"last": wide[:, :width], **{i: wide[:, (1 + i) * width : (2 + i) * width] for i in layers},
+                  "mel": mel.float().T}
         rows.append({k: torch.cat([v.mean(0), v.std(0)]) for k, v in states.items()})
         labels.append(reference_text(sample) or "")
     return rows, labels
@@ -60,21 +64,34 @@ def feature_matrix(rows: list[dict], keys: list):
     return torch.stack([torch.cat([row[k] for k in keys]) for row in rows])
 
 
-def logistic_probe(x_train, y_train, x_test, y_test, steps: int = 300) -> float:
+def logistic_probe(x_train, y_train, x_test, y_test, steps: int = 300, hidden: int = 0) -> float:
+    """Logistic regression, or with `hidden` > 0 a one-hidden-layer MLP (dropout, weight decay):
+    is what the encoder passes on linearly readable, or only non-linearly?"""
     import torch
 
     names = sorted(set(y_train))
     target = torch.tensor([names.index(y) for y in y_train])
     truth = torch.tensor([names.index(y) if y in names else -1 for y in y_test])
-    weight = torch.zeros(x_train.shape[1], len(names), requires_grad=True)
-    bias = torch.zeros(len(names), requires_grad=True)
-    optimiser = torch.optim.Adam([weight, bias], lr=1e-2)
+    torch.manual_seed(0)
+    if hidden:
+        net = torch.nn.Sequential(torch.nn.Dropout(0.2), torch.nn.Linear(x_train.shape[1], hidden), torch.nn.GELU(),
+                                  torch.nn.Dropout(0.2), torch.nn.Linear(hidden, len(names)))
+        optimiser = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-2)
+        penalty = lambda: 0.0  # noqa: E731
+    else:
+        net = torch.nn.Linear(x_train.shape[1], len(names))
+        torch.nn.init.zeros_(net.weight)
+        optimiser = torch.optim.Adam(net.parameters(), lr=1e-2)
+        penalty = lambda: 1e-3 * net.weight.pow(2).sum()  # noqa: E731
     for _ in range(steps):
-        loss = torch.nn.functional.cross_entropy(x_train @ weight + bias, target) + 1e-3 * weight.pow(2).sum()
+        net.train()
+        loss = torch.nn.functional.cross_entropy(net(x_train), target) + penalty()
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
-    return float(((x_test @ weight + bias).argmax(1) == truth).float().mean())
+    net.eval()
+    with torch.no_grad():
+        return float((net(x_test).argmax(1) == truth).float().mean())
 
 
 def ridge_probe(x_train, y_train, x_test, y_test) -> tuple[float, float]:
@@ -97,7 +114,13 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=REPO / "data" / "llaso-mini")
     parser.add_argument("--train-per-task", type=int, default=600)
     parser.add_argument("--test-per-task", type=int, default=150)
+    parser.add_argument("--train-file", action="append", default=[], metavar="TASK=FILE",
+                        help="train a task's probes on another file, e.g. SGC=data/llaso-mini/derived/SGC_ta_train.json "
+                             "(`llaso data relabel`: more distinct clips)")
+    parser.add_argument("--mlp", type=int, default=0, metavar="HIDDEN",
+                        help="also an MLP probe with this many hidden units (classification tasks)")
     args = parser.parse_args()
+    train_files = dict(item.split("=", 1) for item in args.train_file)
     warnings.simplefilter("ignore")
     from llaso.model.embedded import load_llaso_tiny
 
@@ -106,8 +129,8 @@ def main() -> None:
     results = {}
     for task, name in TASKS.items():
         started = time.perf_counter()
-        train_rows, y_train = pooled_features(model, processor, args.data / "train" / f"{task}_ta_train.json",
-                                              args.train_per_task)
+        train_file = Path(train_files.get(task, args.data / "train" / f"{task}_ta_train.json"))
+        train_rows, y_train = pooled_features(model, processor, train_file, args.train_per_task)
         test_rows, y_test = pooled_features(model, processor, args.data / "test" / f"{task}_ta_test.json",
                                             args.test_per_task)
         scores = {}
@@ -122,14 +145,18 @@ def main() -> None:
             else:
                 majority = max(set(y_test), key=y_test.count)
                 scores[set_name] = round(logistic_probe(x_train, y_train, x_test, y_test), 3)
+                if args.mlp:
+                    scores[f"{set_name} (MLP)"] = round(
+                        logistic_probe(x_train, y_train, x_test, y_test, hidden=args.mlp, steps=400), 3)
                 baseline = {"majority_class": round(y_test.count(majority) / len(y_test), 3)}
         results[task] = {"mae" if task == "PP" else "accuracy": scores, **baseline, "train": len(y_train),
                          "test": len(y_test), "seconds": round(time.perf_counter() - started, 1)}
         print(f"{name}: {json.dumps(results[task])}", flush=True)
     print("\n| features | " + " | ".join(TASKS.values()) + " |\n|---|" + "---|" * len(TASKS))
-    for set_name in FEATURE_SETS:
-        cells = [f"{results[t]['mae'][set_name]:.2f}" if t == "PP" else f"{100 * results[t]['accuracy'][set_name]:.1f} %"
-                 for t in TASKS]
+    names = list(FEATURE_SETS) + ([f"{n} (MLP)" for n in FEATURE_SETS] if args.mlp else [])
+    for set_name in names:
+        scores = {t: results[t].get("mae", results[t].get("accuracy")).get(set_name) for t in TASKS}
+        cells = ["-" if v is None else f"{v:.2f}" if t == "PP" else f"{100 * v:.1f} %" for t, v in scores.items()]
         print(f"| {set_name} | " + " | ".join(cells) + " |")
     print(json.dumps(results))
 

@@ -96,3 +96,19 @@ def test_cli_writes_rebased_samples_and_reports_the_balance(tmp_path: Path, caps
     none.write_text(json.dumps([{k: v for k, v in c.items() if k != "tts"} for c in CLIPS]))
     assert main(["data", "relabel", str(none), "--task", "AC", "--out", str(tmp_path / "x.json")]) == 1
     assert not (tmp_path / "x.json").exists()
+
+
+def test_cli_exclude_skips_clips_an_earlier_round_used(tmp_path: Path, capsys) -> None:
+    source = tmp_path / "corpus" / "train" / "ASR_ta_train.json"
+    source.parent.mkdir(parents=True)
+    source.write_text(json.dumps(CLIPS))
+    first = tmp_path / "corpus" / "derived" / "SGC_ta_train.json"
+    assert main(["data", "relabel", str(source), "--task", "SGC", "--limit", "4", "--out", str(first)]) == 0
+    later = tmp_path / "corpus" / "derived-2" / "SGC_ta_train.json"
+    assert main(["data", "relabel", str(source), "--task", "SGC", "--exclude", str(first), "--out", str(later)]) == 0
+    assert "Female 2, Male 2" in capsys.readouterr().out.splitlines()[-1]
+
+    def clips(path: Path) -> set[Path]:
+        return {(path.parent / s["voice"][0]).resolve() for s in json.loads(path.read_text())}
+
+    assert len(clips(first)) == 4 and len(clips(later)) == 4 and not clips(first) & clips(later)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -72,6 +74,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     relabel.add_argument("--limit", type=int, default=None, help="at most this many samples (balanced by answer)")
     relabel.add_argument("--split", default="train", help="split name used in the ids")
     relabel.add_argument("--seed", type=int, default=0)
+    relabel.add_argument("--exclude", nargs="+", default=[], metavar="FILE",
+                         help="skip clips these sample files already use (e.g. an earlier round's relabelled set)")
     relabel.set_defaults(handler=_relabel)
 
 
@@ -137,6 +141,14 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _clips(path: str) -> set[str]:
+    """The absolute audio paths a sample file uses."""
+    from llaso.data.schema import iter_samples, resolve_audio_path
+
+    root = Path(path).parent.resolve()
+    return {resolve_audio_path(v, root) for sample in iter_samples(path) for v in sample.get("voice") or []}
+
+
 def _rebased_samples(source: str, out: str):
     """The samples of `source` with voice paths re-rooted at `out`'s folder (they are relative
     to their own file)."""
@@ -182,6 +194,10 @@ def _relabel(args: argparse.Namespace) -> int:
     from llaso.data.schema import write_samples
 
     sources = itertools.chain.from_iterable(_rebased_samples(path, args.out) for path in args.inputs)
+    if args.exclude:
+        used = {clip for path in args.exclude for clip in _clips(path)}
+        out_dir = Path(args.out).parent.resolve()
+        sources = (s for s in sources if not any(os.path.normpath(out_dir / v) in used for v in s["voice"]))
     samples = relabelled_samples(sources, args.task, args.seed, split=args.split, limit=args.limit)
     if not samples:
         print(f"error: no clip in {', '.join(args.inputs)} records an answer to {args.task}", file=sys.stderr)
