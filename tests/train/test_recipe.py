@@ -140,6 +140,17 @@ def test_stage_chain_init_from_export_and_merge(stage_config, tmp_path: Path) ->
     total = sum(p.stat().st_size for p in shipped.rglob("*") if p.is_file())
     assert total < 30 * 2**20
 
+    half = tmp_path / "half"
+    done = subprocess.run(_cli("--export", str(out2), "--to", str(half), "--dtype", "float16"),
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    for name in ("projector.safetensors", "lora/adapter_model.safetensors"):
+        full, small = load_file(str(shipped / name)), load_file(str(half / name))
+        assert small.keys() == full.keys()
+        assert all(small[k].dtype == torch.float16 for k in small)
+        assert all(torch.equal(small[k], full[k].half()) for k in small)
+        assert (half / name).stat().st_size < 0.6 * (shipped / name).stat().st_size
+
     merged = tmp_path / "merged"
     done = subprocess.run(_cli("--export", str(out2), "--to", str(merged), "--merge"), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -262,3 +273,43 @@ def test_a_later_stage_can_widen_the_lora_adapter_to_more_modules(stage_config, 
     s3 = load_config(stage_config("bad", model={**s1.model.model_dump(), "init_from": str(out1)}, lora=narrower))
     with pytest.raises(LlasoError, match="same r and alpha"):
         run_stage(s3, progress=False)
+
+
+def test_a_stage_that_trains_the_encoder_and_llm_in_full_passes_them_on(stage_config, tiny_parts,
+                                                                          tmp_path: Path) -> None:
+    from llaso.train.config import ModelSection
+    from llaso.train.export import ship
+    from llaso.train.model_setup import build_model, load_stage_output
+
+    data = {"train": [str(Path(p)) for p in load_config(stage_config("probe")).data.train],
+            "eval": [], "cache_encoder": False, "cache_dir": str(tmp_path / "cache-full")}
+    s1 = load_config(stage_config("full", trainable={"projector": True, "encoder": True, "llm": "full"},
+                                  data=data, schedule={"kind": "constant", "max_steps": 2},
+                                  optim={"lr": 3e-3, "projector_lr": 1e-2, "encoder_lr": 1e-4}))
+    out1 = run_stage(s1, progress=False)
+    encoder_file, llm_file = out1 / "audio_tower.safetensors", out1 / "language_model.safetensors"
+    assert encoder_file.is_file() and llm_file.is_file()
+
+    section = ModelSection(encoder=str(tiny_parts["encoder"]), llm=str(tiny_parts["llm"]), stack_factor=4)
+    base, _ = build_model(section)
+    started, _ = build_model(section)
+    info = load_stage_output(started, out1, want_lora=False)
+    assert info["full"] == ["audio_tower.safetensors", "language_model.safetensors"]
+    trained_encoder, trained_llm = load_file(str(encoder_file)), load_file(str(llm_file))
+    name = next(k for k in trained_encoder if k.endswith("layers.0.fc1.weight"))
+    assert torch.equal(started.audio_tower.state_dict()[name], trained_encoder[name])
+    assert not torch.equal(base.audio_tower.state_dict()[name], trained_encoder[name])  # it did learn
+    name = next(k for k in trained_llm if k.endswith("layers.0.mlp.up_proj.weight"))
+    assert torch.equal(started.language_model.state_dict()[name], trained_llm[name])
+    assert not torch.equal(base.language_model.state_dict()[name], trained_llm[name])
+
+    from llaso.train.model_setup import apply_trainable
+    from llaso.train.recipe import TrainingModule, build_optimizer
+
+    apply_trainable(base, s1.trainable, s1.lora)
+    groups = {g["name"]: g for g in build_optimizer(TrainingModule(base, None, 1.0, 0.0), s1).param_groups}
+    assert {name: g["lr"] for name, g in groups.items()} == {"projector": 1e-2, "encoder": 1e-4, "other": 3e-3}
+    assert sum(p.numel() for p in groups["encoder"]["params"]) == sum(p.numel() for p in base.audio_tower.parameters())
+
+    shipped = ship(out1, tmp_path / "shipped-full")
+    assert {p.name for p in shipped} >= {"audio_tower.safetensors", "language_model.safetensors"}

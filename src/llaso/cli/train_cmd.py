@@ -1,7 +1,7 @@
 """`llaso train`: run a training stage from a YAML config, resume it, or export its weights.
 
     llaso train --config configs/train/llaso-tiny-stage1.yaml [--resume] [--set schedule.max_steps=100]
-    llaso train --export runs/llaso-tiny/stage2 --to src/llaso/model/weights/llaso-tiny
+    llaso train --export runs/llaso-tiny/stage2 --to src/llaso/model/weights/llaso-tiny [--dtype float16]
     llaso train --export runs/llaso-tiny/stage2 --to my-checkpoint --merge
     llaso train --make-replay data/llaso-mini/train/TXT_t_train.json --replay-n 640
     accelerate launch --config_file configs/accelerate/ddp.yaml -m llaso.cli.main train --config X.yaml
@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--to", type=Path, metavar="DIR", help="export target folder")
     p.add_argument("--merge", action="store_true",
                    help="with --export: write a full checkpoint with LoRA merged, instead of the few-MB files")
+    p.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], default="float32",
+                   help="with --export (not --merge): store the shipped weights in this precision "
+                        "(float16 halves them; loaders cast back)")
     p.add_argument("--make-replay", type=Path, metavar="OUT.json",
                    help="write text-only replay samples: the base LLM's own answers to text prompts")
     p.add_argument("--replay-n", type=int, default=640, help="with --make-replay: number of prompts")
@@ -49,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         if args.merge:
             print(merge(args.export, args.to))
         else:
-            for path in ship(args.export, args.to):
+            for path in ship(args.export, args.to, dtype=args.dtype):
                 print(path)
         return 0
     if args.make_replay is not None:

@@ -19,14 +19,12 @@ from llaso.model.adapter import adapter_folder, attach_adapter
 from llaso.model.compose import compose_from_base
 from llaso.model.loading import read_safetensors
 from llaso.model.modeling_llaso import LlasoForConditionalGeneration
+from llaso.model.stage_files import PROJECTOR_FILE, TRAINING_FILE, load_full_parts
 from llaso.processing import LlasoProcessor
 
 logger = logging.getLogger(__name__)
 
 NAME = "llaso-tiny"
-PROJECTOR_FILE = "projector.safetensors"
-TRAINING_FILE = "training.json"
-LLM_FILE = "language_model.safetensors"
 
 
 class UntrainedProjectorWarning(UserWarning):
@@ -48,7 +46,7 @@ def is_trained() -> bool:
 
 def is_stage_export(folder: Path) -> bool:
     """A folder `llaso train` wrote (a stage output, or its `--export`) for llaso-tiny's base
-    models: projector.safetensors, training.json and maybe lora/, no full weights."""
+    models: projector.safetensors, training.json and maybe lora/ or fully trained parts."""
     info_path = folder / TRAINING_FILE
     if not ((folder / PROJECTOR_FILE).is_file() and info_path.is_file()):
         return False
@@ -93,12 +91,7 @@ def load_llaso_tiny(home: Path | None = None, dtype: torch.dtype = torch.float32
         encoder_mode=encoder_mode or info.get("encoder_mode", "trimmed"),
         projector_state=projector_state,
     )
-    full_llm = folder / LLM_FILE
-    if full_llm.exists():  # a stage that trained the LLM in full
-        _, unexpected = model.language_model.load_state_dict(read_safetensors(full_llm), strict=False)
-        if unexpected:
-            raise ValueError(f"{full_llm} does not fit SmolLM2-135M-Instruct (unexpected {unexpected[:3]})")
-        model.language_model.tie_weights()
+    load_full_parts(model, folder)  # a stage that trained the encoder or the LLM in full
     lora = adapter_folder(folder)
     if lora is not None:
         # Kept apart so that text-only conversations run on SmolLM2 exactly as it ships.

@@ -117,6 +117,8 @@ class OptimSection(_Strict):
     name: Literal["adamw"] = "adamw"
     lr: float = Field(1e-3, gt=0)
     projector_lr: float | None = Field(None, gt=0)
+    encoder_lr: float | None = Field(None, gt=0)
+    """A pretrained encoder usually wants a smaller step than the fresh projector or LoRA."""
     weight_decay: float = Field(0.0, ge=0)
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8

@@ -4,6 +4,7 @@ Stage output folder (what `init_from` and the llaso-tiny loader read):
 - `projector.safetensors`: the projector's state dict (keys as `multi_modal_projector`'s);
 - `lora/adapter_config.json` + `lora/adapter_model.safetensors`: the LLM adapter (peft), if any;
 - `language_model.safetensors`: the full LLM, only when the stage trained it in full;
+- `audio_tower.safetensors`: the encoder, only when the stage trained it;
 - `ctc_head.safetensors`: the CTC head, if one was trained (not needed for inference);
 - `training.json`: the config, the run's figures, and the settings the loader needs
   (projector_type, stack_factor, encoder_mode).
@@ -25,11 +26,10 @@ from llaso.atomic import atomic_path, write_json_atomic
 from llaso.errors import LlasoError
 from llaso.model.adapter import ADAPTER_DIR, has_adapter, save_adapter
 from llaso.train.config import StageConfig
-from llaso.train.model_setup import CTC_FILE, PROJECTOR_FILE
+from llaso.model.stage_files import ENCODER_FILE, LLM_FILE, PROJECTOR_FILE, TRAINING_FILE
+from llaso.train.model_setup import CTC_FILE
 
-TRAINING_FILE = "training.json"
-LLM_FILE = "language_model.safetensors"
-SHIPPED = (PROJECTOR_FILE, TRAINING_FILE, ADAPTER_DIR, LLM_FILE)
+SHIPPED = (PROJECTOR_FILE, TRAINING_FILE, ADAPTER_DIR, LLM_FILE, ENCODER_FILE)
 
 
 def _save(tensors: dict[str, torch.Tensor], path: Path) -> None:
@@ -58,6 +58,8 @@ def write_stage_output(module: Any, processor: Any, cfg: StageConfig, out_dir: P
         save_adapter(lm, out_dir / ADAPTER_DIR)
     elif cfg.trainable.llm == "full":
         _save(_untied(lm.state_dict()), out_dir / LLM_FILE)
+    if cfg.trainable.encoder:
+        _save(model.audio_tower.state_dict(), out_dir / ENCODER_FILE)
     if module.ctc_head is not None:
         _save(module.ctc_head.state_dict(), out_dir / CTC_FILE)
     config = model.config
@@ -81,9 +83,19 @@ def write_stage_output(module: Any, processor: Any, cfg: StageConfig, out_dir: P
     )
 
 
-def ship(stage_dir: Path, target: Path, extra_info: dict[str, Any] | None = None) -> list[Path]:
-    """Copy a stage's inference files into `target` (e.g. the llaso-tiny package folder)."""
+SHIP_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def ship(stage_dir: Path, target: Path, extra_info: dict[str, Any] | None = None,
+         dtype: str = "float32") -> list[Path]:
+    """Copy a stage's inference files into `target` (e.g. the llaso-tiny package folder).
+
+    `dtype` "float16" halves the files that go into a package (and into git history); the
+    loaders cast back to the model's dtype, so only the rounding of the stored weights changes.
+    """
     stage_dir, target = Path(stage_dir), Path(target)
+    if dtype not in SHIP_DTYPES:
+        raise LlasoError(f"dtype must be one of {sorted(SHIP_DTYPES)}, not {dtype!r}")
     if not (stage_dir / PROJECTOR_FILE).is_file():
         raise LlasoError(f"{stage_dir}: no {PROJECTOR_FILE}; is it a finished stage output folder?")
     target.mkdir(parents=True, exist_ok=True)
@@ -96,15 +108,26 @@ def ship(stage_dir: Path, target: Path, extra_info: dict[str, Any] | None = None
             dst.unlink()
         if src.is_dir():
             shutil.copytree(src, dst)
+            for weights in dst.glob("*.safetensors"):
+                _recast(weights, weights, SHIP_DTYPES[dtype])
             written.append(dst)
         elif src.is_file():
             if name == TRAINING_FILE:
                 info = json.loads(src.read_text(encoding="utf-8"))
                 write_json_atomic(dst, {**info, **(extra_info or {})})
+            elif name.endswith(".safetensors"):
+                _recast(src, dst, SHIP_DTYPES[dtype])
             else:
                 shutil.copy2(src, dst)
             written.append(dst)
     return written
+
+
+def _recast(src: Path, dst: Path, dtype: torch.dtype) -> None:
+    """Write `src`'s tensors to `dst` (atomically), floating-point ones as `dtype`."""
+    state = load_file(str(src))
+    with atomic_path(dst) as tmp:
+        save_file({k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}, str(tmp))
 
 
 def merge(stage_dir: Path, target: Path, base: str | None = None) -> Path:
@@ -118,11 +141,5 @@ def merge(stage_dir: Path, target: Path, base: str | None = None) -> Path:
     section = ModelSection.model_validate(info["config"]["model"] | ({"base": base} if base else {}))
     model, processor = build_model(section)
     load_stage_output(model, stage_dir, want_lora=False)
-    llm = Path(stage_dir) / LLM_FILE
-    if llm.is_file():
-        result = model.language_model.load_state_dict(load_file(str(llm)), strict=False)
-        if result.unexpected_keys or any("lm_head" not in k for k in result.missing_keys):
-            raise LlasoError(f"{llm}: does not fit the LLM ({result.unexpected_keys[:3]} {result.missing_keys[:3]})")
-        model.language_model.tie_weights()
     Llaso(model, processor).save_pretrained(target)
     return Path(target)

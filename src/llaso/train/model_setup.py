@@ -14,11 +14,11 @@ from torch import nn
 
 from llaso.errors import LlasoError
 from llaso.model.adapter import ADAPTER_CONFIG, ADAPTER_WEIGHTS, adapter_folder, attach_adapter, has_adapter
+from llaso.model.stage_files import PROJECTOR_FILE, load_full_parts
 from llaso.train.config import LoraSection, ModelSection, TrainableSection
 
 log = logging.getLogger(__name__)
 
-PROJECTOR_FILE = "projector.safetensors"
 CTC_FILE = "ctc_head.safetensors"
 
 # Catalog names of the embedded base models, resolved through llaso.model.base_weights.
@@ -85,8 +85,9 @@ def reset_projector(projector: nn.Module, seed: int = 0) -> None:
 
 
 def load_stage_output(model: Any, folder: str | os.PathLike, want_lora: bool,
-                      lora_section: LoraSection | None = None) -> dict[str, bool]:
-    """Start from a previous stage's output folder: its projector, and its LoRA adapter.
+                      lora_section: LoraSection | None = None) -> dict[str, Any]:
+    """Start from a previous stage's output folder: its projector, the encoder or LLM if it
+    trained them in full, and its LoRA adapter.
 
     A stage-1 adapter is kept as a trainable adapter when this stage trains LoRA too
     (`want_lora`), and merged into the LLM otherwise. A summary token that the previous stage
@@ -120,8 +121,11 @@ def load_stage_output(model: Any, folder: str | os.PathLike, want_lora: bool,
             f"init_from: {projector} does not fit this model's projector (missing {missing}, "
             f"unexpected {unexpected}): check projector_type, stack_factor and summary_token"
         )
+    full = load_full_parts(model, folder)
     lora = adapter_folder(folder)
     loaded = {"projector": True, "lora": False, "summary_widened": bool(widened)}
+    if full:
+        loaded["full"] = full
     if lora is not None:
         if want_lora and lora_section is not None and _adapter_targets(lora) != set(lora_section.target_modules):
             model.language_model = widen_adapter(model.language_model, lora, lora_section)

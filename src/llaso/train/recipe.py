@@ -140,17 +140,19 @@ def load_trainable(module: nn.Module, tensors: dict[str, torch.Tensor], where: s
 
 
 def build_optimizer(module: TrainingModule, cfg: StageConfig) -> torch.optim.Optimizer:
-    projector_lr = cfg.optim.projector_lr or cfg.optim.lr
-    groups: dict[str, list[nn.Parameter]] = {"projector": [], "other": []}
+    lrs = {"projector": cfg.optim.projector_lr or cfg.optim.lr, "encoder": cfg.optim.encoder_lr or cfg.optim.lr,
+           "other": cfg.optim.lr}
+    groups: dict[str, list[nn.Parameter]] = {name: [] for name in lrs}
     for name, p in module.named_parameters():
         if p.requires_grad:
-            is_proj = name.startswith(("model.multi_modal_projector.", "ctc_head."))
-            groups["projector" if is_proj else "other"].append(p)
-    param_groups = [
-        {"params": ps, "lr": lr, "base_lr": lr, "name": name}
-        for name, ps, lr in (("projector", groups["projector"], projector_lr), ("other", groups["other"], cfg.optim.lr))
-        if ps
-    ]
+            if name.startswith(("model.multi_modal_projector.", "ctc_head.")):
+                groups["projector"].append(p)
+            elif name.startswith("model.audio_tower."):
+                groups["encoder"].append(p)
+            else:
+                groups["other"].append(p)
+    param_groups = [{"params": ps, "lr": lrs[name], "base_lr": lrs[name], "name": name}
+                    for name, ps in groups.items() if ps]
     return torch.optim.AdamW(
         param_groups, lr=cfg.optim.lr, betas=cfg.optim.betas, eps=cfg.optim.eps, weight_decay=cfg.optim.weight_decay
     )

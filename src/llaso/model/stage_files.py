@@ -1,0 +1,48 @@
+"""The files of a `llaso train` stage output, which is also the layout of llaso-tiny's package
+folder: one place for their names, and for loading the parts a stage trained in full, so the
+trainer that writes them and every loader that reads them cannot drift apart.
+
+- `projector.safetensors`: the projector (always);
+- `lora/`: a peft adapter on the LLM (`llaso.model.adapter`);
+- `language_model.safetensors`: the whole LLM, when the stage trained it in full;
+- `audio_tower.safetensors`: the whole encoder, when the stage trained it;
+- `training.json`: the config, figures, and the settings a loader needs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from llaso.errors import LlasoError
+
+PROJECTOR_FILE = "projector.safetensors"
+TRAINING_FILE = "training.json"
+LLM_FILE = "language_model.safetensors"
+ENCODER_FILE = "audio_tower.safetensors"
+
+
+def load_full_parts(model: Any, folder: str | Path) -> list[str]:
+    """Put the encoder and/or LLM a stage trained in full into `model` (before any adapter is
+    attached); returns the files it loaded."""
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    loaded = []
+    encoder = folder / ENCODER_FILE
+    if encoder.is_file():
+        result = model.audio_tower.load_state_dict(load_file(str(encoder)), strict=False)
+        if result.missing_keys or result.unexpected_keys:
+            raise LlasoError(f"{encoder} does not fit this model's encoder "
+                             f"(missing {result.missing_keys[:3]}, unexpected {result.unexpected_keys[:3]})")
+        loaded.append(ENCODER_FILE)
+    llm = folder / LLM_FILE
+    if llm.is_file():
+        result = model.language_model.load_state_dict(load_file(str(llm)), strict=False)
+        # A tied LM head is stored once, under the embeddings' name.
+        if result.unexpected_keys or any("lm_head" not in k for k in result.missing_keys):
+            raise LlasoError(f"{llm} does not fit this model's LLM "
+                             f"(missing {result.missing_keys[:3]}, unexpected {result.unexpected_keys[:3]})")
+        model.language_model.tie_weights()
+        loaded.append(LLM_FILE)
+    return loaded
