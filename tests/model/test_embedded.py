@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import save_file
 
 from llaso import Llaso, SamplingParams
-from llaso.errors import ModelNotFoundError
+from llaso.errors import LlasoError, ModelNotFoundError
 from llaso.inference.api import user_message
 from llaso.model.embedded import is_stage_export, shipped_weights_dir
 
@@ -52,4 +52,10 @@ def test_a_folder_for_other_bases_is_not_taken_for_llaso_tiny(stage_copy):
     (stage_copy / "training.json").write_text(json.dumps({**info, "llm": "/models/llama-3.2-3b"}))
     assert not is_stage_export(stage_copy)
     with pytest.raises(ModelNotFoundError, match="--merge"):
+        _load(stage_copy)
+
+
+def test_a_tensor_the_encoder_lacks_is_a_clear_error(stage_copy):
+    save_file({"layers.99.fc1.weight": torch.zeros(2, 2)}, str(stage_copy / "audio_tower.safetensors"))
+    with pytest.raises(LlasoError, match="does not fit this model's encoder"):
         _load(stage_copy)

@@ -24,7 +24,8 @@ ENCODER_FILE = "audio_tower.safetensors"
 
 def load_full_parts(model: Any, folder: str | Path) -> list[str]:
     """Put the encoder and/or LLM a stage trained in full into `model` (before any adapter is
-    attached); returns the files it loaded."""
+    attached); returns the files it loaded. A file may hold a subset of the part's tensors (a
+    hand-made delta): those replace the base's, the rest stay; a tensor the part lacks is an error."""
     from safetensors.torch import load_file
 
     folder = Path(folder)
@@ -32,17 +33,14 @@ def load_full_parts(model: Any, folder: str | Path) -> list[str]:
     encoder = folder / ENCODER_FILE
     if encoder.is_file():
         result = model.audio_tower.load_state_dict(load_file(str(encoder)), strict=False)
-        if result.missing_keys or result.unexpected_keys:
-            raise LlasoError(f"{encoder} does not fit this model's encoder "
-                             f"(missing {result.missing_keys[:3]}, unexpected {result.unexpected_keys[:3]})")
+        if result.unexpected_keys:
+            raise LlasoError(f"{encoder} does not fit this model's encoder (unexpected {result.unexpected_keys[:3]})")
         loaded.append(ENCODER_FILE)
     llm = folder / LLM_FILE
     if llm.is_file():
         result = model.language_model.load_state_dict(load_file(str(llm)), strict=False)
-        # A tied LM head is stored once, under the embeddings' name.
-        if result.unexpected_keys or any("lm_head" not in k for k in result.missing_keys):
-            raise LlasoError(f"{llm} does not fit this model's LLM "
-                             f"(missing {result.missing_keys[:3]}, unexpected {result.unexpected_keys[:3]})")
-        model.language_model.tie_weights()
+        if result.unexpected_keys:
+            raise LlasoError(f"{llm} does not fit this model's LLM (unexpected {result.unexpected_keys[:3]})")
+        model.language_model.tie_weights()  # a tied LM head is stored once, under the embeddings' name
         loaded.append(LLM_FILE)
     return loaded
