@@ -275,14 +275,14 @@ def test_a_later_stage_can_widen_the_lora_adapter_to_more_modules(stage_config, 
         run_stage(s3, progress=False)
 
 
-def test_a_stage_that_trains_the_encoder_and_llm_in_full_passes_them_on(stage_config, tiny_parts,
+def test_a_stage_that_trains_the_encoder_and_llm_in_full_passes_them_on(stage_config, tiny_parts, tiny_corpus: Path,
                                                                           tmp_path: Path) -> None:
     from llaso.train.config import ModelSection
     from llaso.train.export import ship
     from llaso.train.model_setup import build_model, load_stage_output
 
-    data = {"train": [str(Path(p)) for p in load_config(stage_config("probe")).data.train],
-            "eval": [], "cache_encoder": False, "cache_dir": str(tmp_path / "cache-full")}
+    data = {"train": [str(tiny_corpus / "train" / "*.json")], "eval": [], "cache_encoder": False,
+            "cache_dir": str(tmp_path / "cache-full")}
     s1 = load_config(stage_config("full", trainable={"projector": True, "encoder": True, "llm": "full"},
                                   data=data, schedule={"kind": "constant", "max_steps": 2},
                                   optim={"lr": 3e-3, "projector_lr": 1e-2, "encoder_lr": 1e-4}))

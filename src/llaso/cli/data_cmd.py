@@ -149,17 +149,16 @@ def _clips(path: str) -> set[str]:
     return {resolve_audio_path(v, root) for sample in iter_samples(path) for v in sample.get("voice") or []}
 
 
-def _rebased_samples(source: str, out: str):
+def _rebased_samples(source: str, out: str, skip: set[str] = frozenset()):
     """The samples of `source` with voice paths re-rooted at `out`'s folder (they are relative
-    to their own file)."""
-    import os
-    from pathlib import Path
-
+    to their own file), less those using a clip in `skip` (absolute paths, as `_clips` gives)."""
     from llaso.data.schema import iter_samples, resolve_audio_path
 
-    source_dir, out_dir = Path(source).parent, Path(out).parent.resolve()
+    source_dir, out_dir = Path(source).parent.resolve(), Path(out).parent.resolve()
     for sample in iter_samples(source):
         paths = [resolve_audio_path(v, source_dir) for v in sample.get("voice") or []]
+        if not skip.isdisjoint(paths):
+            continue
         yield {**sample, "voice": [os.path.relpath(p, out_dir) for p in paths]}
 
 
@@ -193,11 +192,8 @@ def _relabel(args: argparse.Namespace) -> int:
     from llaso.data.relabel import relabelled_samples
     from llaso.data.schema import write_samples
 
-    sources = itertools.chain.from_iterable(_rebased_samples(path, args.out) for path in args.inputs)
-    if args.exclude:
-        used = {clip for path in args.exclude for clip in _clips(path)}
-        out_dir = Path(args.out).parent.resolve()
-        sources = (s for s in sources if not any(os.path.normpath(out_dir / v) in used for v in s["voice"]))
+    used = {clip for path in args.exclude for clip in _clips(path)}
+    sources = itertools.chain.from_iterable(_rebased_samples(path, args.out, skip=used) for path in args.inputs)
     samples = relabelled_samples(sources, args.task, args.seed, split=args.split, limit=args.limit)
     if not samples:
         print(f"error: no clip in {', '.join(args.inputs)} records an answer to {args.task}", file=sys.stderr)

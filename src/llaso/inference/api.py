@@ -41,10 +41,11 @@ def load_model(name_or_path: str | os.PathLike, *, home: Path | None = None,
         path = home / "models" / name
     if path.is_dir():
         from llaso.model.embedded import is_stage_export, load_llaso_tiny
+        from llaso.model.stage_files import PROJECTOR_FILE
 
         if is_stage_export(path):
             return load_llaso_tiny(home, encoder_mode=encoder_mode, weights=path)
-        if (path / "projector.safetensors").is_file() and not (path / "config.json").is_file():
+        if (path / PROJECTOR_FILE).is_file() and not (path / "config.json").is_file():
             raise ModelNotFoundError(
                 f"{path} is a stage output on base models other than llaso-tiny's: write a full "
                 f"checkpoint with `llaso train --export {path} --to OUT --merge` and load OUT"

@@ -35,9 +35,13 @@ def shipped_weights_dir() -> Path:
     return Path(str(resources.files("llaso.model").joinpath("weights", NAME)))
 
 
-def shipped_training_info() -> dict:
-    path = shipped_weights_dir() / TRAINING_FILE
+def training_info(folder: Path) -> dict:
+    path = folder / TRAINING_FILE
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+def shipped_training_info() -> dict:
+    return training_info(shipped_weights_dir())
 
 
 def is_trained() -> bool:
@@ -67,7 +71,7 @@ def load_llaso_tiny(home: Path | None = None, dtype: torch.dtype = torch.float32
     from llaso.model.base_weights import ensure_smollm2_135m_instruct, ensure_whisper_tiny_en
 
     folder = Path(weights) if weights is not None else shipped_weights_dir()
-    info = json.loads((folder / TRAINING_FILE).read_text()) if (folder / TRAINING_FILE).exists() else {}
+    info = training_info(folder)
     trained_k = int(info.get("stack_factor", 4))
     stack_factor = stack_factor or trained_k
     projector = folder / PROJECTOR_FILE
