@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 
@@ -149,7 +150,7 @@ def _clips(path: str) -> set[str]:
     return {resolve_audio_path(v, root) for sample in iter_samples(path) for v in sample.get("voice") or []}
 
 
-def _rebased_samples(source: str, out: str, skip: set[str] = frozenset()):
+def _rebased_samples(source: str, out: str, skip: AbstractSet[str] = frozenset()):
     """The samples of `source` with voice paths re-rooted at `out`'s folder (they are relative
     to their own file), less those using a clip in `skip` (absolute paths, as `_clips` gives)."""
     from llaso.data.schema import iter_samples, resolve_audio_path

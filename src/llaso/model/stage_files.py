@@ -30,17 +30,14 @@ def load_full_parts(model: Any, folder: str | Path) -> list[str]:
 
     folder = Path(folder)
     loaded = []
-    encoder = folder / ENCODER_FILE
-    if encoder.is_file():
-        result = model.audio_tower.load_state_dict(load_file(str(encoder)), strict=False)
+    for file, part, what in ((ENCODER_FILE, "audio_tower", "encoder"), (LLM_FILE, "language_model", "LLM")):
+        path = folder / file
+        if not path.is_file():
+            continue
+        result = getattr(model, part).load_state_dict(load_file(str(path)), strict=False)
         if result.unexpected_keys:
-            raise LlasoError(f"{encoder} does not fit this model's encoder (unexpected {result.unexpected_keys[:3]})")
-        loaded.append(ENCODER_FILE)
-    llm = folder / LLM_FILE
-    if llm.is_file():
-        result = model.language_model.load_state_dict(load_file(str(llm)), strict=False)
-        if result.unexpected_keys:
-            raise LlasoError(f"{llm} does not fit this model's LLM (unexpected {result.unexpected_keys[:3]})")
+            raise LlasoError(f"{path} does not fit this model's {what} (unexpected {result.unexpected_keys[:3]})")
+        loaded.append(file)
+    if LLM_FILE in loaded:
         model.language_model.tie_weights()  # a tied LM head is stored once, under the embeddings' name
-        loaded.append(LLM_FILE)
     return loaded

@@ -107,9 +107,9 @@ def ship(stage_dir: Path, target: Path, extra_info: dict[str, Any] | None = None
         elif dst.exists():
             dst.unlink()
         if src.is_dir():
-            shutil.copytree(src, dst)
-            for weights in dst.glob("*.safetensors"):
-                _recast(weights, weights, SHIP_DTYPES[dtype])
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.safetensors"))
+            for weights in src.glob("*.safetensors"):
+                _recast(weights, dst / weights.name, SHIP_DTYPES[dtype])
             written.append(dst)
         elif src.is_file():
             if name == TRAINING_FILE:
