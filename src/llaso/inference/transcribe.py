@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import torch
 
 from llaso.audio import SAMPLING_RATE, load_audio, split_windows
 from llaso.errors import LlasoError
+from llaso.inference.subtitles import Segment
 
 START_OF_TRANSCRIPT = 50257
 NO_TIMESTAMPS_EN = 50362  # tiny.en; multilingual models use 50363 and a language token
@@ -25,6 +26,7 @@ class Transcript:
     error: str | None = None
     audio_seconds: float = 0.0
     seconds: float = 0.0
+    segments: list[Segment] = field(default_factory=list)  # timed pieces of `text`
 
 
 class WhisperTranscriber:
@@ -95,7 +97,7 @@ class WhisperTranscriber:
     def transcribe(self, sources: list[Any], max_audio_seconds: float = 600.0, batch_size: int = 8) -> list[Transcript]:
         """One Transcript per source; a bad file is reported in its Transcript, not raised."""
         results: list[Transcript] = []
-        pending: list[tuple[int, np.ndarray]] = []  # (result index, window)
+        pending: list[tuple[int, float, np.ndarray]] = []  # (result index, start seconds, window)
         for source in sources:
             name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "<audio>"
             try:
@@ -105,16 +107,19 @@ class WhisperTranscriber:
                 continue
             windows = split_windows(samples, max_windows=int(np.ceil(max_audio_seconds / 30.0)), name=name)
             results.append(Transcript(source=name, text="", audio_seconds=len(samples) / SAMPLING_RATE))
-            pending += [(len(results) - 1, w) for w in windows]
+            starts = np.cumsum([0] + [len(w) for w in windows[:-1]]) / SAMPLING_RATE
+            pending += [(len(results) - 1, float(t), w) for t, w in zip(starts, windows)]
         pieces: dict[int, list[str]] = {}
         for start in range(0, len(pending), batch_size):
             chunk = pending[start : start + batch_size]
             began = time.perf_counter()
-            texts = self.decode_windows([w for _, w in chunk])
+            texts = self.decode_windows([w for _, _, w in chunk])
             share = (time.perf_counter() - began) / len(chunk)
-            for (index, _), text in zip(chunk, texts):
+            for (index, start, window), text in zip(chunk, texts):
                 pieces.setdefault(index, []).append(text)
                 results[index].seconds += share
+                if text:
+                    results[index].segments.append(Segment(start, start + len(window) / SAMPLING_RATE, text))
         for index, texts in pieces.items():
             results[index].text = " ".join(t for t in texts if t)
         return results
