@@ -43,7 +43,8 @@ def five_second_clip() -> np.ndarray:
 def main() -> None:
     warnings.simplefilter("ignore")
     from llaso import Llaso, SamplingParams
-    from llaso.model.embedded import load_llaso_tiny
+    from llaso.checkpoints.catalog import shipped_weights_dir
+    from llaso.checkpoints.stage_folder import load_stage_folder
 
     print(f"machine: {describe_machine()}")
     clip = five_second_clip()
@@ -52,7 +53,7 @@ def main() -> None:
     one_token = SamplingParams(max_new_tokens=1)
 
     default = Llaso.from_pretrained("llaso-tiny", device="cpu")
-    fidelity = Llaso(*load_llaso_tiny(encoder_mode="padded", stack_factor=1))
+    fidelity = Llaso(*load_stage_folder(shipped_weights_dir(), encoder_mode="padded", stack_factor=1))
     ttft_default = median_time(lambda: default.chat(messages, one_token))
     ttft_fidelity = median_time(lambda: fidelity.chat(messages, one_token))
     n_default = default.encode(messages).audio_token_counts
@@ -73,8 +74,8 @@ def main() -> None:
     # Decode speed on the same architecture without the LoRA delta: the trained model answers
     # in a few tokens, the base LLM writes on. (What the adapter, kept apart, adds on audio
     # conversations: benchmarks/bench_adapter.py.)
-    from llaso.model.base_weights import ensure_smollm2_135m_instruct, ensure_whisper_tiny_en
-    from llaso.model.compose import compose_from_base
+    from llaso.checkpoints.base_weights import ensure_smollm2_135m_instruct, ensure_whisper_tiny_en
+    from llaso.checkpoints.compose import compose_from_base
 
     writer = Llaso(*compose_from_base(ensure_whisper_tiny_en(), ensure_smollm2_135m_instruct(),
                                       stack_factor=default.model.config.stack_factor))

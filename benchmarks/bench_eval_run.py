@@ -48,7 +48,7 @@ def main() -> None:
 
     warnings.simplefilter("ignore")
     from llaso import Llaso
-    from llaso.eval.run import ModelBackend, RunConfig, run
+    from llaso.eval.run import RunConfig, model_backend, run
 
     print(f"machine: {describe_machine()}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -62,7 +62,7 @@ def main() -> None:
             config = RunConfig(data=data, out=Path(tmp) / f"out-b{batch_size}", model="llaso-tiny",
                                tasks=tuple(args.tasks), limit=args.limit, batch_size=batch_size,
                                max_new_tokens=args.max_new_tokens, progress=False)
-            summary = run(config, backend=ModelBackend(config, model=model))
+            summary = run(config, backend=model_backend(config, model=model))
             print(f"batch {batch_size}: {summary.generated} samples in {summary.seconds:.1f} s = "
                   f"{summary.samples_per_second:.2f} samples/s ({summary.failed} failed)")
 

@@ -42,7 +42,6 @@ def pooled_features(model, processor, path: Path, limit: int):
 
     from llaso.audio.load import load_audio
     from llaso.data.schema import iter_samples, reference_text, resolve_audio_path
-    from llaso.model.audio_encoder import encode_whisper
 
     layers = list(range(len(model.audio_tower.layers)))
     width = model.config.audio_config.d_model
@@ -50,7 +49,8 @@ def pooled_features(model, processor, path: Path, limit: int):
     for sample in list(iter_samples(path))[:limit]:
         mel, _ = processor.featurize(load_audio(resolve_audio_path(sample["voice"][0], path.parent)))[0]
         with torch.no_grad():
-            wide = encode_whisper(model.audio_tower, mel.unsqueeze(0), [mel.shape[-1]], extra_layers=layers)[0].float()
+            wide = model.encoder_family.encode(model.audio_tower, mel.unsqueeze(0), [mel.shape[-1]],
+                                               extra_layers=layers)[0].float()
         states = {"last": wide[:, :width], **{i: wide[:, (1 + i) * width : (2 + i) * width] for i in layers},
                   "mel": mel.float().T}
         rows.append({k: torch.cat([v.mean(0), v.std(0)]) for k, v in states.items()})
@@ -122,9 +122,9 @@ def main() -> None:
     args = parser.parse_args()
     train_files = dict(item.split("=", 1) for item in args.train_file)
     warnings.simplefilter("ignore")
-    from llaso.model.embedded import load_llaso_tiny
+    from llaso.checkpoints import load
 
-    model, processor = load_llaso_tiny()
+    model, processor = load("llaso-tiny")
     print(f"machine: {describe_machine()}")
     results = {}
     for task, name in TASKS.items():

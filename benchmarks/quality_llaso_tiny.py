@@ -37,12 +37,12 @@ BARS = {"SGC": 0.95, "SCR": 0.90, "IP": 0.80, "AC": 0.70, "IC": 0.80}
 
 
 def harness(model, name: str, data: Path, out: Path, limit: int, batch_size: int) -> dict:
-    from llaso.eval.run import ModelBackend, RunConfig, run
+    from llaso.eval.run import RunConfig, model_backend, run
     from llaso.eval.score import ScoreOptions, score_path
 
     config = RunConfig(data=data, out=out, model=name, tasks=TASKS, limit=limit,
                        batch_size=batch_size, max_new_tokens=64)
-    run(config, backend=ModelBackend(config, model=model))
+    run(config, backend=model_backend(config, model=model))
     return score_path(out, ScoreOptions(use_judge=False, progress=False))
 
 
@@ -76,9 +76,10 @@ def agreement(ours: list[str], base: list[str], questions: list[str]) -> dict:
 
 
 def text_agreement(model) -> dict:
-    from llaso.inference.sampling import SamplingParams
+    from llaso.generation.sampling import SamplingParams
     from llaso.model.adapter import routes_text_to_base
-    from llaso.train.replay import base_llaso, heldout_prompts
+    from llaso import Llaso
+    from llaso.train.replay import base_engine, heldout_prompts
 
     questions = heldout_prompts()
     params = SamplingParams(max_new_tokens=48)
@@ -86,7 +87,8 @@ def text_agreement(model) -> dict:
     def answers(m) -> list[str]:
         return [r.text or "" for r in m.chat_batch([[{"role": "user", "content": q}] for q in questions], params, batch_size=10)]
 
-    base = answers(base_llaso())
+    engine = base_engine()
+    base = answers(Llaso(engine.model, engine.processor))
     result = agreement(answers(model), base, questions)
     if routes_text_to_base(model.model):
         model.model.config.base_llm_for_text_only = False
@@ -108,7 +110,7 @@ def two_turns(model, data: Path, limit: int) -> dict:
     """Voice-question accuracy as a first turn vs as a second turn about the same clip."""
     from llaso.data.schema import iter_samples, sample_to_messages
     from llaso.eval.metrics import closed_set_accuracy, label_set
-    from llaso.inference.sampling import SamplingParams
+    from llaso.generation.sampling import SamplingParams
 
     path = data / "MT_ta_test.json"
     samples, taken = [], {}

@@ -27,6 +27,37 @@ def speech_text() -> str:
 
 
 @pytest.fixture(scope="session")
+def base_home() -> Path:
+    """The llaso home whose `base/` holds converted Whisper tiny.en and SmolLM2-135M.
+
+    Conversion happens at most once per cache (the GGUF model takes about 20 s), so this is the
+    normal cache, `$LLASO_HOME` (default `~/.cache/llaso`); tests of the conversion itself use
+    their own temporary home."""
+    from llaso.checkpoints.base_weights import ensure_smollm2_135m_instruct, ensure_whisper_tiny_en, llaso_home
+
+    home = llaso_home()
+    ensure_whisper_tiny_en(home)
+    ensure_smollm2_135m_instruct(home)
+    return home
+
+
+@pytest.fixture(scope="session")
+def whisper_tiny_dir(base_home: Path) -> Path:
+    """Transformers directory of Whisper tiny.en (float32)."""
+    from llaso.checkpoints.base_weights import ensure_whisper_tiny_en
+
+    return ensure_whisper_tiny_en(base_home)
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir(base_home: Path) -> Path:
+    """Transformers directory of SmolLM2-135M-Instruct (float32, ChatML template)."""
+    from llaso.checkpoints.base_weights import ensure_smollm2_135m_instruct
+
+    return ensure_smollm2_135m_instruct(base_home)
+
+
+@pytest.fixture(scope="session")
 def tiny():
     """The real embedded default model (converted base weights are cached under LLASO_HOME)."""
     from llaso import Llaso
@@ -41,7 +72,7 @@ def base_pair():
     """Whisper tiny.en + SmolLM2 as shipped by their packages, projector untrained, no LoRA:
     decoding mechanics are tested on the untouched base LLM, whatever llaso-tiny learnt."""
     from llaso import Llaso
-    from llaso.model.base_weights import ensure_smollm2_135m_instruct, ensure_whisper_tiny_en
-    from llaso.model.compose import compose_from_base
+    from llaso.checkpoints.base_weights import ensure_smollm2_135m_instruct, ensure_whisper_tiny_en
+    from llaso.checkpoints.compose import compose_from_base
 
     return Llaso(*compose_from_base(ensure_whisper_tiny_en(), ensure_smollm2_135m_instruct()))

@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from llaso.inference.api import Llaso
-    from llaso.inference.sampling import SamplingParams
+    from llaso.generation.sampling import SamplingParams
 
 __all__ = ["Llaso", "SamplingParams", "__version__"]
 
@@ -20,7 +20,7 @@ def __getattr__(name: str) -> Any:
 
         return Llaso
     if name == "SamplingParams":
-        from llaso.inference.sampling import SamplingParams
+        from llaso.generation.sampling import SamplingParams
 
         return SamplingParams
     raise AttributeError(f"module 'llaso' has no attribute {name!r}")

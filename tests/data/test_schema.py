@@ -96,13 +96,13 @@ def test_iter_samples_stops_at_broken_record_with_location(data_fixtures):
 
 
 def test_official_files_read_through_the_schema(official_dir):
-    from llaso.data.official import task_layout_from_stem
+    from llaso.data.file_names import task_layout_from_name
 
     total = 0
     tasks = set()
     for path in sorted(official_dir.glob("*.json")):
         samples = list(iter_samples(path))
-        task, layout = task_layout_from_stem(path.stem)
+        task, layout = task_layout_from_name(path)
         assert task is not None, path.name
         tasks.add(task)
         for sample in samples:

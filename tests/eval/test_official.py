@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from llaso.eval.score import ScoreOptions, score_path
-from llaso.eval.stems import OFFICIAL_STEMS
+from llaso.data.file_names import OFFICIAL_STEMS
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from llaso.cli.main import main
-from llaso.eval.run import JOURNAL_DIR, ModelBackend, RunConfig, run
+from llaso.eval.run import JOURNAL_DIR, RunConfig, model_backend, run
 from llaso.eval.score import ScoreOptions, score_path
 
 
@@ -133,7 +133,7 @@ def test_bad_audio_fails_only_its_sample(split_maker, loopback, listening, tmp_p
     assert main(_run_args(server, data, out, "--tasks", "PP")) == 0
     written = json.loads((out / "PP_ta_test.json").read_text())
     assert written[0]["answer"] == "MIDI 50"
-    assert written[1]["answer"] is None and "pp1.wav" in written[1]["error"]
+    assert "answer" not in written[1] and "pp1.wav" in written[1]["error"]  # a failure is not an empty answer
     results = json.loads((out / "results.json").read_text())
     assert results["files"]["PP_ta_test"]["invalid"] == 1
     assert "pp1.wav" in results["problems"][0]["reason"]
@@ -156,7 +156,7 @@ def test_model_mode_with_real_llaso_tiny(split_maker, tiny, tmp_path: Path) -> N
     out = tmp_path / "out"
     config = RunConfig(data=data, out=out, model="llaso-tiny", tasks=("SGC", "PP"), limit=1, batch_size=2,
                        max_new_tokens=6, progress=False)
-    summary = run(config, backend=ModelBackend(config, model=tiny))
+    summary = run(config, backend=model_backend(config, model=tiny))
     assert (summary.samples, summary.generated, summary.failed) == (2, 2, 0)
     first = {name: (out / name).read_text() for name in ("SGC_ta_test.json", "PP_ta_test.json")}
     answers = [r["answer"] for name in first for r in json.loads(first[name])]
@@ -167,7 +167,7 @@ def test_model_mode_with_real_llaso_tiny(split_maker, tiny, tmp_path: Path) -> N
 
     # Greedy decoding is deterministic: a fresh run gives the same answers.
     again = tmp_path / "again"
-    run(RunConfig(**{**config.__dict__, "out": again}), backend=ModelBackend(config, model=tiny))
+    run(RunConfig(**{**config.__dict__, "out": again}), backend=model_backend(config, model=tiny))
     assert {name: (again / name).read_text() for name in first} == first
 
 

@@ -63,8 +63,7 @@ def test_summary_token_follows_the_stacked_tokens_and_reads_the_whole_clip():
 
 
 def test_summary_layers_widen_the_frames_the_stack_reads_the_last_layer_only(model):
-    from llaso.model.audio_encoder import encode_whisper
-
+    encode_whisper = model.encoder_family.encode
     features = torch.randn(1, 80, 120)
     plain = encode_whisper(model.audio_tower, features, [120])[0]
     wide = encode_whisper(model.audio_tower, features, [120], extra_layers=(0, 2))[0]
@@ -121,7 +120,7 @@ def test_model_with_summary_layers_runs_and_reloads(tmp_path):
 def test_composed_model_with_summary_token_counts_saves_and_reloads(whisper_tiny_dir, smollm2_dir, tmp_path):
     import numpy as np
 
-    from llaso.model.compose import compose_from_base
+    from llaso.checkpoints.compose import compose_from_base
     from llaso.processing.processor import LlasoProcessor
 
     model, processor = compose_from_base(whisper_tiny_dir, smollm2_dir, stack_factor=8, summary_token=True)
@@ -186,5 +185,9 @@ def test_config_validates_and_knows_fidelity():
     assert not tiny_config().fidelity
     with pytest.raises(ValueError, match="encoder_mode"):
         tiny_config(encoder_mode="cropped")
-    with pytest.raises(ValueError, match="not supported yet"):
+    with pytest.raises(ValueError, match="disagrees with the audio config"):
         tiny_config(audio_encoder_type="wavlm")
+    from transformers import BertConfig
+
+    with pytest.raises(ValueError, match="no llaso audio encoder for 'bert'"):
+        LlasoConfig(audio_config=BertConfig())

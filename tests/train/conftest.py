@@ -26,7 +26,7 @@ def tiny_parts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         LlamaConfig, LlamaForCausalLM, WhisperConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration,
     )
 
-    from llaso.model.base_weights import ensure_smollm2_135m_instruct
+    from llaso.checkpoints.base_weights import ensure_smollm2_135m_instruct
 
     root = tmp_path_factory.mktemp("tiny_parts")
     torch.manual_seed(0)

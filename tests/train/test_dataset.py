@@ -20,6 +20,7 @@ def test_length_grouped_batches_cover_everything_and_repeat_per_seed_epoch() -> 
 
 
 def test_task_and_layout_from_file_name_or_sample() -> None:
-    assert task_and_layout(Path("ASR_ta_train.json"), {}) == ("ASR", "ta")
+    # One spelling of layouts everywhere (llaso.data.layout): "t,a", "a,t", "a".
+    assert task_and_layout(Path("ASR_ta_train.json"), {}) == ("ASR", "t,a")
     assert task_and_layout(Path("AQA_a_test.jsonl"), {}) == ("AQA", "a")
-    assert task_and_layout(Path("x.json"), {"task": "SGC", "layout": "a,t"}) == ("SGC", "at")
+    assert task_and_layout(Path("x.json"), {"task": "SGC", "layout": "at"}) == ("SGC", "a,t")

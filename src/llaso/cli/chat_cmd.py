@@ -17,16 +17,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("prompt", nargs="?", help="one-shot question; omit for an interactive session")
     parser.add_argument("--audio", action="append", default=[], help="audio file for the question (repeatable)")
     parser.add_argument("--system", default=None, help="system prompt")
+    parser.add_argument("--layout", default="t,a", choices=("t,a", "a,t", "a"),
+                        help="t,a (default): the prompt is an instruction about the audio; a,t: the audio is a "
+                             "spoken instruction and the prompt its input; a: the audio says it all")
     add_model_options(parser)
     add_sampling_options(parser)
     parser.set_defaults(handler=run)
-
-
-def _user_turn(text: str | None, audios: list[str]) -> dict:
-    content = [{"type": "audio", "path": path} for path in audios]
-    if text:
-        content.append({"type": "text", "text": text})
-    return {"role": "user", "content": content}
 
 
 def _answer(model, messages: list[dict], params, out) -> str:
@@ -41,12 +37,13 @@ def _answer(model, messages: list[dict], params, out) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from llaso.errors import LlasoError
+    from llaso.inference.api import user_message
 
     params = sampling_from_args(args)
     model = load_from_args(args)
     base = [{"role": "system", "content": args.system}] if args.system else []
     if args.prompt is not None or args.audio:
-        _answer(model, base + [_user_turn(args.prompt, args.audio)], params, sys.stdout)
+        _answer(model, base + [user_message(args.prompt, args.audio, layout=args.layout)], params, sys.stdout)
         return 0
 
     interactive = sys.stdin.isatty()
@@ -80,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         if line.startswith("/"):
             print(HELP)
             continue
-        turn = _user_turn(line, pending_audio)
+        turn = user_message(line, pending_audio, layout=args.layout)
         try:
             if interactive:
                 print("llaso> ", end="", flush=True)

@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_llaso_base(args: argparse.Namespace) -> int:
-    from llaso.model.convert.llaso_base import OFFICIAL_SYSTEM_PROMPT, convert_llaso_base
+    from llaso.checkpoints.official import OFFICIAL_SYSTEM_PROMPT, convert_llaso_base
 
     out = convert_llaso_base(
         args.src,
@@ -52,10 +52,10 @@ def run_llaso_base(args: argparse.Namespace) -> int:
 def run_base_weights(args: argparse.Namespace) -> int:
     import logging
 
-    from llaso.model.base_weights import ensure_smollm2_135m_instruct, ensure_whisper_tiny_en
+    from llaso.checkpoints.base_weights import ensure_smollm2_135m_instruct, ensure_whisper_tiny_en
 
     # Say what is being converted and how long it took (first use only).
-    logging.getLogger("llaso.model.base_weights").setLevel(logging.INFO)
+    logging.getLogger("llaso.checkpoints.base_weights").setLevel(logging.INFO)
 
     print(f"whisper-tiny.en\t{ensure_whisper_tiny_en()}")
     print(f"smollm2-135m-instruct\t{ensure_smollm2_135m_instruct()}")

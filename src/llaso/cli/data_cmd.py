@@ -120,7 +120,7 @@ def _convert(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from llaso.data.layouts import convert_sample, layout_tag, make_speaker
+    from llaso.data.layout_convert import convert_sample, layout_tag, make_speaker
     from llaso.data.schema import iter_samples, write_samples
 
     output = Path(args.output)

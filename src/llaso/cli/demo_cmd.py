@@ -17,13 +17,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from llaso.cli.options import load_from_args
     from llaso.demo.showcase import run_demo
-    from llaso.model import embedded
+    from llaso.checkpoints import catalog
 
     started = time.perf_counter()
     model = load_from_args(args)
     print(f"loaded {args.model} in {time.perf_counter() - started:.1f} s on {model.model.device}")
     if args.model == "llaso-tiny":
-        info = embedded.shipped_training_info()
-        print("projector: " + (info.get("summary", "trained") if embedded.is_trained() else "UNTRAINED (answers about audio are noise)"))
+        info = catalog.shipped_training_info()
+        print("projector: " + (info.get("summary", "trained") if catalog.is_trained() else "UNTRAINED (answers about audio are noise)"))
     run_demo(model)
     return 0

@@ -14,8 +14,8 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from llaso.model.base_weights import llaso_home
-    from llaso.model.catalog import list_models
+    from llaso.checkpoints.base_weights import llaso_home
+    from llaso.checkpoints.catalog import list_models
 
     home = llaso_home()
     table = Table(title=f"models (LLASO_HOME={home})")

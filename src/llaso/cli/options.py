@@ -11,6 +11,8 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", default=None, help="float32, bfloat16 or float16 (default: by device)")
     parser.add_argument("--fidelity", action="store_true",
                         help="encode audio as LLaSO-Base does: 30 s padded windows (slower)")
+    parser.add_argument("--audio-tower", default=None, metavar="DIR",
+                        help="encoder folder for an official checkpoint saved without its encoder weights")
 
 
 def add_sampling_options(parser: argparse.ArgumentParser, max_new_tokens: int = 256) -> None:
@@ -24,12 +26,13 @@ def add_sampling_options(parser: argparse.ArgumentParser, max_new_tokens: int = 
 def load_from_args(args: argparse.Namespace):  # -> Llaso
     from llaso.inference.api import Llaso
 
-    mode = "padded" if getattr(args, "fidelity", False) else None
-    return Llaso.from_pretrained(args.model, device=args.device, dtype=args.dtype, encoder_mode=mode)
+    return Llaso.from_pretrained(args.model, device=args.device, dtype=args.dtype,
+                                 fidelity=getattr(args, "fidelity", False),
+                                 audio_tower=getattr(args, "audio_tower", None))
 
 
 def sampling_from_args(args: argparse.Namespace):  # -> SamplingParams
-    from llaso.inference.sampling import SamplingParams
+    from llaso.generation.sampling import SamplingParams
 
     try:
         return SamplingParams(max_new_tokens=args.max_new_tokens, temperature=args.temperature,

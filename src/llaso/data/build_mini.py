@@ -35,9 +35,11 @@ import numpy as np
 from llaso.atomic import write_text_atomic
 from llaso.data.augment import apply_augment, random_spec
 from llaso.data.schema import write_samples
-from llaso.data.tasks import LAYOUT_TAGS, format_label_list, get_task, load_templates
+from llaso.data.layout import Layout
+from llaso.data.tasks import format_label_list, get_task, load_templates
 from llaso.data.text_sources import text_split
-from llaso.data.tts.base import BackendSet, Voice
+from llaso.data.tts.base import Voice
+from llaso.data.tts.registry import BackendSet
 from llaso.data.tts.voices import voices_for
 from llaso.errors import LlasoError
 
@@ -80,7 +82,7 @@ class Unit:
 
     @property
     def stem(self) -> str:
-        return f"{self.task}_{LAYOUT_TAGS[self.layout]}_{self.split}"
+        return f"{self.task}_{Layout.parse(self.layout).tag}_{self.split}"
 
     @property
     def name(self) -> str:
@@ -251,7 +253,7 @@ class Builder:
     # -- samples
     def make(self, unit: Unit, index: int) -> tuple[dict, list[tuple[str, np.ndarray]]]:
         rng = sample_rng(self.seed, unit, index)
-        tag = LAYOUT_TAGS[unit.layout]
+        tag = Layout.parse(unit.layout).tag
         sample_id = f"{unit.task}_{tag}_{unit.split}_{index:06d}"
         audio_base = f"audio/{unit.task}/{tag}_{unit.split}_{index:06d}"
         maker = getattr(self, f"_make_{unit.task}")

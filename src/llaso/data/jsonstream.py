@@ -126,6 +126,7 @@ def scan_records(path: str | os.PathLike, *, chunk_chars: int = _CHUNK_CHARS) ->
             window.pos += 1
         indent: str | None = None
         first = True
+        lines_mode: bool | None = None  # JSON Lines: after damage, resume at the very next line
         while True:
             if not window.skip_whitespace():
                 if is_array:
@@ -161,7 +162,7 @@ def scan_records(path: str | os.PathLike, *, chunk_chars: int = _CHUNK_CHARS) ->
                 err_line = window.line_at(max(exc.pos, start))
                 yield RawRecord(index, line, error=f"invalid JSON at line {err_line}: {reason}")
                 index += 1
-                resume = _find_resync(window, start, indent)
+                resume = _find_resync(window, start, "" if lines_mode else indent, any_line=bool(lines_mode))
                 if resume is None and indent is not None:
                     return  # no later record start: the broken record runs to the end
                 if resume is None:
@@ -178,6 +179,8 @@ def scan_records(path: str | os.PathLike, *, chunk_chars: int = _CHUNK_CHARS) ->
                     return
                 window.pos = resume
                 continue
+            if lines_mode is None:  # the first record: JSON Lines when it sits on one line
+                lines_mode = not is_array and "\n" not in window.buf[start:end]
             window.pos = end
             yield RawRecord(index, line, value=value)
             index += 1
@@ -185,20 +188,21 @@ def scan_records(path: str | os.PathLike, *, chunk_chars: int = _CHUNK_CHARS) ->
         window.close()
 
 
-def _find_resync(window: _Window, start: int, indent: str | None) -> int | None:
+def _find_resync(window: _Window, start: int, indent: str | None, any_line: bool = False) -> int | None:
     """Position of the next record start after a broken record, reading more if needed.
 
     `start` is window.pos (the broken record); positions are kept relative to window.pos
-    because reading more may drop the consumed prefix of the buffer.
+    because reading more may drop the consumed prefix of the buffer. In JSON Lines
+    (`any_line`) every line is a record, whatever it opens with.
     """
     if indent is None:
         return None
-    marker = "\n" + indent + "{"
+    marker = "\n" if any_line else "\n" + indent + "{"
     relative = start + 1 - window.pos
     while True:
         found = window.buf.find(marker, window.pos + relative)
         if found >= 0:
-            return found + 1 + len(indent)
+            return found + 1 + (0 if any_line else len(indent))
         relative = max(relative, len(window.buf) - len(marker) - window.pos)
         if not window.more():
             return None

@@ -252,9 +252,48 @@ def _relative_audio_path(path: str, audio_root: str | os.PathLike | None) -> str
     return PurePosixPath(*Path(relative).parts).as_posix()
 
 
-def reference_text(sample: dict) -> str | None:
-    """The last assistant (`gpt`) turn: the label / reference answer."""
-    for turn in reversed(sample.get("conversations", [])):
+# The one rule for what a sample asks and what it expects: the reference is the sample's last
+# assistant turn; every turn before it is the prompt (a two-turn sample's first answer included,
+# as the model would have given it). Running, scoring and training all split samples this way.
+
+def _reference_index(turns: list) -> int | None:
+    for index in range(len(turns) - 1, -1, -1):
+        turn = turns[index]
         if isinstance(turn, dict) and turn.get("from") in ("gpt", "assistant"):
-            return turn.get("value")
+            return index
     return None
+
+
+def reference_text(sample: dict) -> str | None:
+    """The reference answer: the last assistant (`gpt`) turn's text, or None without one."""
+    turns = sample.get("conversations")
+    if not isinstance(turns, list):
+        return None
+    index = _reference_index(turns)
+    value = turns[index].get("value") if index is not None else None
+    return value if isinstance(value, str) else None
+
+
+def question_text(sample: dict) -> str:
+    """The last human turn before the reference (what a judge is shown as the question)."""
+    turns = sample.get("conversations")
+    if not isinstance(turns, list):
+        return ""
+    end = _reference_index(turns)
+    for turn in reversed(turns[: end if end is not None else len(turns)]):
+        if isinstance(turn, dict) and turn.get("from") in ("human", "user") and isinstance(turn.get("value"), str):
+            return turn["value"]
+    return ""
+
+
+def prompt_and_reference(sample: dict, audio_root: str | os.PathLike | None = None) -> tuple[list[dict], str | None]:
+    """(the chat messages to answer, the reference answer or None) of a sample."""
+    messages = sample_to_messages(sample, audio_root)
+    reference = None
+    if messages and messages[-1]["role"] == "assistant":
+        content = messages.pop()["content"]
+        reference = content if isinstance(content, str) else "".join(
+            p.get("text", "") for p in content if isinstance(p, dict))
+    if not any(m["role"] == "user" for m in messages):
+        raise SampleFormatError(f"{sample_label(sample)}: no user turn to answer")
+    return messages, reference

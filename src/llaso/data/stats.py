@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from llaso.data.official import sample_task_layout
+from llaso.data.file_names import sample_task_layout
 from llaso.data.schema import (
     iter_raw,
     looks_like_samples,
@@ -84,7 +84,7 @@ def corpus_stats(path: str | os.PathLike, *, audio_root: str | None = None,
             samples += 1
             task, layout = sample_task_layout(sample, stem)
             tasks[task or "unknown"] += 1
-            layouts[layout or "unknown"] += 1
+            layouts[layout.value if layout else "unknown"] += 1
             if stem.endswith("_test"):
                 splits["test"] += 1
             elif stem.endswith("_train"):

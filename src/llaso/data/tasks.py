@@ -15,9 +15,9 @@ from pathlib import Path
 
 from llaso.errors import LlasoError
 
+from llaso.data.layout import LAYOUTS
+
 CATEGORIES = ("linguistic", "semantic", "paralinguistic")
-LAYOUTS = ("t,a", "a,t", "a")
-LAYOUT_TAGS = {"t,a": "ta", "a,t": "at", "a": "a"}
 METRICS = ("wer", "per", "accuracy", "mae", "judge")
 
 

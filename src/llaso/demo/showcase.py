@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from llaso.inference.api import Llaso
-from llaso.inference.sampling import SamplingParams
+from llaso.inference.api import Llaso, user_message
+from llaso.generation.sampling import SamplingParams
 
 
 def clip(name: str) -> str:
@@ -25,16 +25,14 @@ class DemoCase:
 def demo_cases() -> list[DemoCase]:
     """Each case is what a user would send; the clips' words are in the notes."""
     reminder, question, instruction = clip("reminder.wav"), clip("question.wav"), clip("instruction.wav")
-    first_turn = {"role": "user", "content": [{"type": "audio", "path": reminder},
-                                              {"type": "text", "text": "Transcribe the audio."}]}
+    first_turn = user_message("Transcribe the audio.", reminder, layout="t,a")
     return [
         DemoCase("text instruction + audio (t,a)", [first_turn],
                  'clip says: "Please remind me to call my sister at six tomorrow evening."'),
         DemoCase("audio instruction + text (a,t)",
-                 [{"role": "user", "content": [{"type": "audio", "path": instruction},
-                                               {"type": "text", "text": "What is the colour of a clear daytime sky?"}]}],
+                 [user_message("What is the colour of a clear daytime sky?", instruction, layout="a,t")],
                  'spoken instruction: "Answer the question in the text with one word."'),
-        DemoCase("pure audio (a)", [{"role": "user", "content": [{"type": "audio", "path": question}]}],
+        DemoCase("pure audio (a)", [user_message(None, question, layout="a")],
                  'spoken question: "What is the capital of France?"'),
         DemoCase("two turns about one clip", [first_turn], "turn 2 asks about the same clip"),
     ]

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from llaso.atomic import write_json_atomic, write_text_atomic
 from llaso.eval.metrics import get_metric
-from llaso.eval.stems import CATEGORIES, LAYOUT_NAMES, LAYOUTS, task_info, task_order
+from llaso.data.layout import Layout
+from llaso.eval.stems import CATEGORIES, task_info, task_order
 
 if TYPE_CHECKING:
     from llaso.eval.records import Problem
@@ -41,7 +42,7 @@ def build_results(
     files = {
         s.spec.stem: {
             "task": s.spec.task,
-            "layout": s.spec.layout,
+            "layout": s.spec.layout.value,
             "n": s.n,
             "invalid": s.invalid,
             "metrics": dict(s.metrics),
@@ -124,10 +125,10 @@ def by_category(tasks: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, A
 def by_layout(files: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per modality layout, per task: the headline metric over that layout's files only."""
     result: dict[str, dict[str, Any]] = {}
-    for layout in LAYOUTS:
-        in_layout = {s: f for s, f in files.items() if f["layout"] == layout}
+    for layout in Layout:
+        in_layout = {s: f for s, f in files.items() if f["layout"] == layout.value}
         if in_layout:
-            result[layout] = aggregate_tasks(in_layout)
+            result[layout.value] = aggregate_tasks(in_layout)
     return result
 
 
@@ -172,7 +173,7 @@ def to_markdown(results: Mapping[str, Any]) -> str:
     for layout, tasks in overall["by_layout"].items():
         for code, task in tasks.items():
             lines.append(
-                f"| ({layout}) {LAYOUT_NAMES[layout]} | {code} | {task['metric']} "
+                f"| ({layout}) {Layout.parse(layout).description} | {code} | {task['metric']} "
                 f"| {format_value(task['metric'], task['value'])} | {len(task['files'])} |"
             )
     lines += ["", "## Files", "", "| file | task | layout | n | invalid | metrics |", "|---|---|---|---|---|---|"]

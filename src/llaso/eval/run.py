@@ -5,38 +5,33 @@ audio chat endpoint (a vLLM server, `llaso serve`), which receives audio as `inp
 parts. Answers land in `<out>/<stem>.json` in the official layout (`answer` key), so any
 tool can read them, and `llaso eval score <out>` scores them again.
 
-A run is resumable: every finished batch is appended to `<out>/.journal/<stem>.jsonl`
-(flushed to disk) before the next starts. A killed run restarts from its journal with no
-sample lost or repeated, and because batches keep their boundaries and decoding is greedy,
-with the same answers as an uninterrupted run. `<out>/run.json` records the settings, and
-a rerun with different settings is refused rather than mixed in.
+A run is resumable through `llaso.data.runner` (the batch runner `llaso run` uses too): every
+finished batch is journaled in `<out>/.journal/<stem>.jsonl` before the next starts.
+`<out>/run.json` records the settings, and a rerun with different settings is refused rather
+than mixed in.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import io
 import json
 import logging
-import os
 import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from llaso.atomic import write_json_atomic
+from llaso.data.runner import Journal, answer_records, answered_records, write_answers
 from llaso.errors import LlasoError
-from llaso.atomic import write_json_atomic, write_text_atomic
 from llaso.eval.records import majority_field, read_prediction_file
 from llaso.eval.stems import FileSpec, spec_for
+from llaso.inference.backends import Backend
 
 log = logging.getLogger(__name__)
 
 JOURNAL_DIR = ".journal"
 RUN_FILE = "run.json"
-ANSWER_KEY = "answer"
 # Settings that change the answers: a resumed run must match them.
 IDENTITY_FIELDS = ("model", "endpoint", "api_model", "max_new_tokens", "temperature", "top_p", "seed")
 
@@ -79,163 +74,11 @@ class RunConfig:
     def identity(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in IDENTITY_FIELDS}
 
+    def sampling(self) -> Any:
+        from llaso.generation.sampling import SamplingParams
 
-@dataclass
-class Answer:
-    text: str | None
-    error: str | None = None
-
-
-class Backend(Protocol):
-    """Answers a batch of chat conversations, one Answer each, in order."""
-
-    def answer(self, conversations: Sequence[list[dict[str, Any]]]) -> list[Answer]: ...
-
-    def close(self) -> None: ...
-
-
-# ---------------------------------------------------------------------------- backends
-class ModelBackend:
-    """Our model through the Python API (`Llaso.chat_batch`)."""
-
-    def __init__(self, config: RunConfig, model: Any = None) -> None:
-        """`model`: an already loaded `Llaso`; None loads `config.model`."""
-        from llaso import Llaso, SamplingParams
-
-        self._model = model or Llaso.from_pretrained(config.model, device=config.device, dtype=config.dtype)
-        self._params = SamplingParams(
-            max_new_tokens=config.max_new_tokens, temperature=config.temperature,
-            top_p=config.top_p, seed=config.seed,
-        )
-        self._batch_size = config.batch_size
-
-    def answer(self, conversations: Sequence[list[dict[str, Any]]]) -> list[Answer]:
-        results = self._model.chat_batch(list(conversations), self._params, batch_size=self._batch_size)
-        return [Answer(r.text, r.error) for r in results]
-
-    def close(self) -> None:
-        pass
-
-
-class EndpointError(LlasoError):
-    """The endpoint is unreachable or keeps failing; the run stops and can be resumed."""
-
-
-class EndpointBackend:
-    """Any OpenAI-compatible chat endpoint; audio goes as base64 WAV `input_audio` parts.
-
-    Requests of a batch run concurrently. Transient failures are retried with backoff and
-    then stop the run (it resumes later); a request the server rejects (HTTP 4xx) fails
-    that sample only.
-    """
-
-    def __init__(self, config: RunConfig, max_retries: int = 4, backoff_s: float = 1.0) -> None:
-        from openai import OpenAI
-
-        self._config = config
-        self._max_retries = max_retries
-        self._backoff_s = backoff_s
-        api_key = os.environ.get(config.api_key_env) or "no-key"
-        self._client = OpenAI(base_url=config.endpoint, api_key=api_key, max_retries=0,
-                              timeout=config.request_timeout_s)
-        self._pool = ThreadPoolExecutor(config.batch_size)
-
-    def answer(self, conversations: Sequence[list[dict[str, Any]]]) -> list[Answer]:
-        return list(self._pool.map(self._one, conversations))
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
-        self._client.close()
-
-    def _one(self, messages: list[dict[str, Any]]) -> Answer:
-        import openai
-
-        try:
-            payload = [openai_message(m) for m in messages]
-        except LlasoError as exc:
-            return Answer(None, str(exc))
-        delay = self._backoff_s
-        for attempt in range(self._max_retries + 1):
-            try:
-                reply = self._client.chat.completions.create(
-                    model=self._config.api_model, messages=payload,
-                    max_tokens=self._config.max_new_tokens, temperature=self._config.temperature,
-                    top_p=self._config.top_p, seed=self._config.seed,
-                )
-                return Answer(reply.choices[0].message.content or "")
-            except (openai.RateLimitError, openai.InternalServerError,
-                    openai.APIConnectionError, openai.APITimeoutError) as exc:
-                if attempt == self._max_retries:
-                    raise EndpointError(f"endpoint {self._config.endpoint} keeps failing ({exc}); "
-                                        "rerun the same command to resume") from exc
-                time.sleep(delay)
-                delay = min(delay * 2, 30.0)
-            except openai.APIStatusError as exc:
-                return Answer(None, f"endpoint rejected the request (HTTP {exc.status_code}): {exc.message}")
-        raise AssertionError("unreachable")
-
-
-def openai_message(message: dict[str, Any]) -> dict[str, Any]:
-    """A llaso chat message in OpenAI's shape: audio parts become base64 WAV `input_audio`."""
-    content = message["content"]
-    if isinstance(content, str):
-        return {"role": message["role"], "content": content}
-    parts = []
-    for part in content:
-        if part.get("type") == "text":
-            parts.append({"type": "text", "text": part["text"]})
-        elif part.get("type") == "audio":
-            parts.append({"type": "input_audio", "input_audio": {"data": wav_base64(part), "format": "wav"}})
-        else:
-            raise LlasoError(f"unsupported content part {part.get('type')!r}")
-    return {"role": message["role"], "content": parts}
-
-
-def wav_base64(part: dict[str, Any]) -> str:
-    """An audio part decoded to 16 kHz mono and re-encoded as 16-bit WAV, base64."""
-    import soundfile as sf
-
-    from llaso.audio import load_audio
-
-    source = part["path"] if "path" in part else part["audio"]
-    samples = load_audio(source, source_rate=part.get("sampling_rate"))
-    buffer = io.BytesIO()
-    sf.write(buffer, samples, 16000, format="WAV", subtype="PCM_16")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-# ---------------------------------------------------------------------------- journal
-class Journal:
-    """Answers of one test file by record position, appended batch by batch and fsynced."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.answers: dict[int, dict[str, Any]] = {}
-        if path.exists():
-            self._load()
-
-    def _load(self) -> None:
-        data = self.path.read_bytes()
-        complete = data[: data.rfind(b"\n") + 1]  # a kill mid-write leaves a partial last line
-        if len(complete) != len(data):
-            with self.path.open("r+b") as handle:
-                handle.truncate(len(complete))
-        for line in complete.decode("utf-8").splitlines():
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                log.warning("%s: skipping a damaged journal line", self.path)
-                continue
-            self.answers[int(entry["position"])] = entry
-
-    def append(self, entries: Sequence[dict[str, Any]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries))
-            handle.flush()
-            os.fsync(handle.fileno())
-        for entry in entries:
-            self.answers[int(entry["position"])] = entry
+        return SamplingParams(max_new_tokens=self.max_new_tokens, temperature=self.temperature,
+                              top_p=self.top_p, seed=self.seed)
 
 
 # ---------------------------------------------------------------------------- the run
@@ -325,38 +168,25 @@ def check_run_file(config: RunConfig) -> None:
                              "started_at": started_at, "invoked_at": now})
 
 
-def messages_for(record: dict[str, Any], audio_root: Path) -> list[dict[str, Any]]:
-    """The conversation up to the answer the model must give (reference turns dropped)."""
-    from llaso.data.schema import sample_to_messages
-
-    messages = sample_to_messages(record, audio_root)
-    while messages and messages[-1]["role"] == "assistant":
-        messages.pop()
-    if not messages:
-        raise LlasoError("no user turn to answer")
-    return messages
-
-
 def run_files(config: RunConfig, files: Sequence[TestFile], backend: Backend) -> RunSummary:
     """Answer every not-yet-answered sample, batch by batch, then write the prediction files."""
     from tqdm import tqdm
 
+    from llaso.data.runner import answered_positions
+
     audio_root = config.audio_root or config.data
     journals = {f.stem: Journal(config.out / JOURNAL_DIR / f"{f.stem}.jsonl") for f in files}
     summary = RunSummary(files=len(files), samples=sum(len(f.records) for f in files))
-    summary.resumed = sum(len(_answered(f, journals[f.stem])) for f in files)
+    summary.resumed = sum(len(answered_positions(f.records, journals[f.stem])) for f in files)
     started = time.perf_counter()
     with tqdm(total=summary.samples, initial=summary.resumed, desc="answering", unit="sample",
               disable=not config.progress, dynamic_ncols=True) as bar:
         for test_file in files:
             journal = journals[test_file.stem]
-            answered = _answered(test_file, journal)
-            pending = [i for i in range(len(test_file.records)) if i not in answered]
-            for batch in _chunks(pending, config.batch_size):
-                journal.append(_answer_batch(test_file, batch, backend, audio_root))
-                summary.generated += len(batch)
-                bar.update(len(batch))
-            summary.outputs.append(write_predictions(test_file, journal, config.out))
+            summary.generated += answer_records(test_file.records, backend.answer, journal, audio_root=audio_root,
+                                                batch_size=config.batch_size, on_batch=bar.update)
+            path = config.out / f"{test_file.stem}.json"
+            summary.outputs.append(write_answers(path, answered_records(test_file.records, journal)))
     summary.seconds = time.perf_counter() - started
     summary.failed = sum(
         1 for f in files for i in range(len(f.records)) if journals[f.stem].answers[i].get("error")
@@ -364,65 +194,23 @@ def run_files(config: RunConfig, files: Sequence[TestFile], backend: Backend) ->
     return summary
 
 
-def record_key(record: dict[str, Any]) -> str:
-    """A short fingerprint of what a sample asks, so a journal never answers an edited sample."""
-    asked = json.dumps([record.get("conversations"), record.get("voice")], sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(asked.encode()).hexdigest()[:16]
+def model_backend(config: RunConfig, model: Any = None) -> Backend:
+    """Our model (`model`, an already loaded `Llaso`, or `config.model` loaded now)."""
+    from llaso import Llaso
+    from llaso.inference.backends import ModelBackend
 
-
-def _answered(test_file: TestFile, journal: Journal) -> set[int]:
-    return {
-        i for i, record in enumerate(test_file.records)
-        if i in journal.answers and journal.answers[i].get("key") == record_key(record)
-    }
-
-
-def _chunks(items: Sequence[int], size: int) -> Iterator[list[int]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
-
-
-def _answer_batch(test_file: TestFile, batch: Sequence[int], backend: Backend, audio_root: Path) -> list[dict[str, Any]]:
-    entries: dict[int, dict[str, Any]] = {}
-    conversations: list[list[dict[str, Any]]] = []
-    asked: list[int] = []
-    for position in batch:
-        try:
-            conversations.append(messages_for(test_file.records[position], audio_root))
-            asked.append(position)
-        except LlasoError as exc:  # a broken sample fails alone
-            entries[position] = {"position": position, "answer": None, "error": str(exc)}
-    if conversations:
-        for position, answer in zip(asked, backend.answer(conversations)):
-            entries[position] = {"position": position, "answer": answer.text, "error": answer.error}
-    for position in batch:
-        entries[position]["key"] = record_key(test_file.records[position])
-    return [entries[p] for p in batch]
-
-
-def write_predictions(test_file: TestFile, journal: Journal, out: Path) -> Path:
-    """`<out>/<stem>.json`: the test records with the model's `answer` (and `error` if failed)."""
-    records = []
-    for position, record in enumerate(test_file.records):
-        entry = journal.answers[position]
-        written = dict(record)
-        written[ANSWER_KEY] = entry["answer"]
-        if entry.get("error"):
-            written["error"] = entry["error"]
-        records.append(written)
-    path = out / f"{test_file.stem}.json"
-    write_text_atomic(path, _json_array(records))
-    return path
-
-
-def _json_array(records: Sequence[dict[str, Any]]) -> str:
-    # One record per line: readable by any JSON parser and resynchronisable after damage.
-    body = ",\n".join(json.dumps(r, ensure_ascii=False) for r in records)
-    return "[\n" + body + "\n]\n"
+    model = model or Llaso.from_pretrained(config.model, device=config.device, dtype=config.dtype)
+    return ModelBackend(model, config.sampling(), config.batch_size)
 
 
 def make_backend(config: RunConfig) -> Backend:
-    return ModelBackend(config) if config.model is not None else EndpointBackend(config)
+    from llaso.inference.backends import EndpointBackend
+
+    if config.model is not None:
+        return model_backend(config)
+    return EndpointBackend(config.endpoint or "", config.api_model or "", config.sampling(),
+                           concurrency=config.batch_size, api_key_env=config.api_key_env,
+                           timeout_s=config.request_timeout_s)
 
 
 def run(config: RunConfig, backend: Backend | None = None) -> RunSummary:

@@ -9,10 +9,10 @@ from typing import Any
 
 import torch
 
-from llaso.errors import LlasoError, ModelNotFoundError
-from llaso.inference.device import select_device, select_dtype
-from llaso.inference.engine import Engine, GenerationResult
-from llaso.inference.sampling import SamplingParams
+from llaso.data.layout import LISTEN_PROMPT, Layout
+from llaso.errors import LlasoError
+from llaso.generation.engine import Engine, GenerationResult
+from llaso.generation.sampling import SamplingParams
 from llaso.model.modeling_llaso import LlasoForConditionalGeneration
 from llaso.processing import EncodedConversation, LlasoProcessor
 
@@ -23,53 +23,6 @@ def _params(params: SamplingParams | None, overrides: dict[str, Any]) -> Samplin
     if params is not None and overrides:
         raise TypeError("pass either params= or sampling keyword arguments, not both")
     return params or SamplingParams(**overrides)
-
-
-def load_model(name_or_path: str | os.PathLike, *, home: Path | None = None,
-               encoder_mode: str | None = None) -> tuple[LlasoForConditionalGeneration, LlasoProcessor]:
-    """Resolve a catalog name, a llaso checkpoint, a llaso-tiny stage output of `llaso train`
-    or an official LLaSO-Base directory."""
-    from llaso.model.catalog import EMBEDDED, detect_checkpoint_kind
-
-    name = os.fspath(name_or_path)
-    if name == "llaso-tiny":
-        from llaso.model.embedded import load_llaso_tiny
-
-        return load_llaso_tiny(home, encoder_mode=encoder_mode)
-    path = Path(name).expanduser()
-    if not path.exists() and home is not None and (home / "models" / name).exists():
-        path = home / "models" / name
-    if path.is_dir():
-        from llaso.model.embedded import is_stage_export, load_llaso_tiny
-        from llaso.model.stage_files import PROJECTOR_FILE
-
-        if is_stage_export(path):
-            return load_llaso_tiny(home, encoder_mode=encoder_mode, weights=path)
-        if (path / PROJECTOR_FILE).is_file() and not (path / "config.json").is_file():
-            raise ModelNotFoundError(
-                f"{path} is a stage output on base models other than llaso-tiny's: write a full "
-                f"checkpoint with `llaso train --export {path} --to OUT --merge` and load OUT"
-            )
-    kind = detect_checkpoint_kind(path) if path.is_dir() else None
-    if kind == "llaso":
-        from llaso.model.adapter import adapter_folder, attach_adapter
-
-        model = LlasoForConditionalGeneration.from_pretrained(path, dtype=torch.float32)
-        processor = LlasoProcessor.from_pretrained(path)
-        adapter = adapter_folder(path)
-        if adapter is not None:
-            model.language_model = attach_adapter(model.language_model, adapter,
-                                                  keep_apart=model.config.base_llm_for_text_only)
-        return model.eval(), processor
-    if kind == "llava_llama":
-        from llaso.model.convert.llaso_base import load_official_as_llaso
-
-        return load_official_as_llaso(path)
-    known = ", ".join(n for n in EMBEDDED if n != "whisper-tiny.en")
-    raise ModelNotFoundError(
-        f"no model {name!r}: pass one of [{known}], a llaso checkpoint directory, a llaso-tiny stage "
-        "output of `llaso train`, or an official LLaSO-Base directory (see `llaso models`)"
-    )
 
 
 class Llaso:
@@ -83,37 +36,27 @@ class Llaso:
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = "llaso-tiny", *, device: str | None = None,
                         dtype: str | torch.dtype | None = None, encoder_mode: str | None = None,
+                        fidelity: bool = False, audio_tower: str | os.PathLike | None = None,
                         home: str | os.PathLike | None = None) -> "Llaso":
-        """`name_or_path`: "llaso-tiny", a directory written by save_pretrained, a llaso-tiny
-        stage output of `llaso train` (or its export), or an official LLaSO-Base checkpoint. `encoder_mode="padded"` forces Whisper's 30 s padding."""
-        from llaso.model.base_weights import llaso_home
+        """`name_or_path`: "llaso-tiny", a folder written by save_pretrained, a stage folder of
+        `llaso train`, or an official LLaSO-Base checkpoint (see `llaso.checkpoints.load`).
+        `fidelity=True` (or `encoder_mode="padded"`) encodes audio in padded 30 s windows, as
+        LLaSO-Base does; `audio_tower` fills in an official checkpoint saved without its encoder."""
+        from llaso.checkpoints import LoadOptions, load
 
-        home_path = Path(home) if home is not None else llaso_home()
-        model, processor = load_model(name_or_path, home=home_path, encoder_mode=encoder_mode)
-        target = select_device(device)
-        model = model.to(device=target, dtype=select_dtype(dtype, target))
-        return cls(model, processor)
+        options = LoadOptions(
+            device=device, dtype=dtype, encoder_mode="padded" if fidelity else encoder_mode,
+            audio_tower=Path(audio_tower) if audio_tower is not None else None,
+            home=Path(home) if home is not None else None,
+        )
+        return cls(*load(name_or_path, options))
 
     def save_pretrained(self, path: str | os.PathLike) -> None:
-        """One self-describing directory: config, safetensors, tokenizer, features, template
+        """One self-describing folder: config, safetensors, tokenizer, features, template
         (and `lora/`, the LLM adapter, when the model keeps one apart from the LLM's weights)."""
-        from llaso.model.adapter import ADAPTER_DIR, attach_adapter, has_adapter, save_adapter
+        from llaso.checkpoints import save
 
-        path = Path(path)
-        lm = self.model.language_model
-        if not has_adapter(lm):
-            self.model.save_pretrained(path, safe_serialization=True)
-        else:  # base weights without the adapter's layers, then the adapter beside them
-            path.mkdir(parents=True, exist_ok=True)
-            save_adapter(lm, path / ADAPTER_DIR)
-            first = next(lm.parameters())
-            self.model.language_model = lm.unload()
-            try:
-                self.model.save_pretrained(path, safe_serialization=True)
-            finally:
-                restored = attach_adapter(self.model.language_model, path / ADAPTER_DIR, keep_apart=True)
-                self.model.language_model = restored.to(device=first.device, dtype=first.dtype)
-        self.processor.save_pretrained(path)
+        save(self.model, self.processor, path)
 
     # -- one conversation -----------------------------------------------------------------
     def encode(self, messages: Messages) -> EncodedConversation:
@@ -127,10 +70,11 @@ class Llaso:
     def stream_chat(self, messages: Messages, params: SamplingParams | None = None, **sampling: Any) -> Iterator[str]:
         return self.engine.stream(self.encode(messages), _params(params, sampling))
 
-    def generate(self, instruction: str | None = None, audio: Any = None,
-                 params: SamplingParams | None = None, **sampling: Any) -> str:
-        """One user turn: audio (path, bytes or array; or a list of them) then the instruction."""
-        return self.chat([user_message(instruction, audio)], params, **sampling)
+    def generate(self, instruction: str | None = None, audio: Any = None, params: SamplingParams | None = None,
+                 *, layout: str | Layout = Layout.TEXT_AUDIO, **sampling: Any) -> str:
+        """One user turn about `audio` (path, bytes or array; or a list of them), in a LLaSO
+        layout (see `user_message`): by default the instruction is text, then the audio."""
+        return self.chat([user_message(instruction, audio, layout=layout)], params, **sampling)
 
     # -- many conversations ---------------------------------------------------------------
     def chat_batch(self, conversations: Sequence[Messages], params: SamplingParams | None = None,
@@ -153,17 +97,23 @@ class Llaso:
         return [r for r in results if r is not None]
 
 
-def user_message(instruction: str | None, audio: Any = None) -> dict[str, Any]:
-    """A user turn with audio parts first, then the instruction (LLaSO's "<audio>\\ntext")."""
+def user_message(instruction: str | None, audio: Any = None,
+                 layout: str | Layout = Layout.TEXT_AUDIO) -> dict[str, Any]:
+    """A user turn in one of LLaSO's layouts, the order every LLaSO model was trained on:
+
+    - "t,a" (default): the text is the instruction about the audio: `instruction<audio>`;
+    - "a,t": the audio is a spoken instruction, the text its input: `<audio>text`;
+    - "a": everything is in the audio; without a text, LLaSO's listening prompt goes first.
+    Audio alone with no layout given is "a"."""
+    layout = Layout.parse(layout)
     audios = audio if isinstance(audio, (list, tuple)) else ([audio] if audio is not None else [])
-    content: list[dict[str, Any]] = []
-    for item in audios:
-        if isinstance(item, (str, os.PathLike)):
-            content.append({"type": "audio", "path": os.fspath(item)})
-        else:
-            content.append({"type": "audio", "audio": item})
-    if instruction:
-        content.append({"type": "text", "text": instruction})
-    if not content:
+    parts = [{"type": "audio", "path": os.fspath(a)} if isinstance(a, (str, os.PathLike))
+             else {"type": "audio", "audio": a} for a in audios]
+    if not parts and not instruction:
         raise LlasoError("give an instruction, audio, or both")
+    if parts and not instruction:
+        layout = Layout.AUDIO
+        instruction = LISTEN_PROMPT
+    text = [{"type": "text", "text": instruction}] if instruction else []
+    content = parts + text if layout is Layout.AUDIO_TEXT else text + parts
     return {"role": "user", "content": content}

@@ -51,8 +51,8 @@ class WhisperTranscriber:
     def from_pretrained(cls, path: str | os.PathLike | None = None, device: str | None = None) -> "WhisperTranscriber":
         from transformers import AutoTokenizer, WhisperFeatureExtractor, WhisperForConditionalGeneration
 
-        from llaso.inference.device import select_device
-        from llaso.model.base_weights import ensure_whisper_tiny_en
+        from llaso.device import select_device
+        from llaso.checkpoints.base_weights import ensure_whisper_tiny_en
 
         directory = Path(path) if path else ensure_whisper_tiny_en()
         if not (directory / "config.json").exists():

@@ -1,63 +1,21 @@
-"""An LLM adapter (LoRA, through peft) kept apart from the base LLM's weights.
+"""An LLM adapter (LoRA, through peft) kept apart from the base LLM's weights, at run time.
 
 The adapter is what teaches a small LLM to listen; merged into the weights, it also changes how
 the LLM answers plain text (llaso-tiny's merged adapter agreed with SmolLM2's own answers on
 32 % of held-out text questions). Kept apart, a conversation without audio can run on the
 untouched base LLM: `base_llm_for_text_only` in the model's config turns that routing on.
+Reading and writing adapter folders is `llaso.checkpoints.adapter_files`.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
-
-ADAPTER_DIR = "lora"
-ADAPTER_CONFIG = "adapter_config.json"
-ADAPTER_WEIGHTS = "adapter_model.safetensors"
 
 
 def has_adapter(language_model: Any) -> bool:
     return hasattr(language_model, "peft_config")
-
-
-def adapter_folder(folder: str | os.PathLike) -> Path | None:
-    """`folder/lora` when it holds a peft adapter."""
-    path = Path(folder) / ADAPTER_DIR
-    return path if (path / ADAPTER_CONFIG).is_file() else None
-
-
-def attach_adapter(language_model: Any, folder: str | os.PathLike, *, keep_apart: bool,
-                   trainable: bool = False) -> Any:
-    """The LLM with the adapter in `folder`: wrapped (`keep_apart`) or merged into its weights."""
-    from peft import PeftModel
-
-    with warnings.catch_warnings():  # peft calls a transformers API deprecated for v6
-        warnings.simplefilter("ignore", FutureWarning)
-        wrapped = PeftModel.from_pretrained(language_model, str(folder), is_trainable=trainable)
-    return wrapped if keep_apart else wrapped.merge_and_unload()
-
-
-def save_adapter(language_model: Any, folder: Path) -> None:
-    """A peft adapter folder (safetensors), written into a temp folder then renamed."""
-    from peft import get_peft_model_state_dict
-    from safetensors.torch import save_file
-
-    tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    language_model.peft_config["default"].save_pretrained(str(tmp))
-    state = get_peft_model_state_dict(language_model)
-    save_file({k: v.detach().contiguous().cpu().float() for k, v in state.items()}, str(tmp / ADAPTER_WEIGHTS))
-    os.chmod(tmp / ADAPTER_WEIGHTS, 0o644)
-    if folder.exists():
-        shutil.rmtree(folder)
-    os.replace(tmp, folder)
 
 
 def routes_text_to_base(model: Any) -> bool:
@@ -69,7 +27,7 @@ def routes_text_to_base(model: Any) -> bool:
 def language_model_for(model: Any, has_audio: bool) -> Iterator[Any]:
     """The LLM as one forward pass needs it: with the adapter, or (text only, routing on)
     without. Enter it around each forward call, never across a generator's yield: the
-    switch is a module-wide toggle."""
+    switch is a module-wide toggle, so one model must never serve two threads at once."""
     lm = model.language_model
     if has_audio or not routes_text_to_base(model):
         yield lm

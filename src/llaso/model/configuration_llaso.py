@@ -6,8 +6,8 @@ from typing import Any
 
 from transformers import CONFIG_MAPPING, PreTrainedConfig, WhisperConfig
 
-ENCODER_MODES = ("trimmed", "padded")
-AUDIO_ENCODER_TYPES = ("whisper",)
+from llaso.model.encoders import encoder_types
+from llaso.model.encoders.base import ENCODER_MODES
 
 
 def _as_config(value: Any, default_type: str) -> PreTrainedConfig:
@@ -41,7 +41,7 @@ class LlasoConfig(PreTrainedConfig):
         self,
         audio_config: dict | PreTrainedConfig | None = None,
         text_config: dict | PreTrainedConfig | None = None,
-        audio_encoder_type: str = "whisper",
+        audio_encoder_type: str | None = None,
         projector_type: str = "mlp2x_gelu",
         stack_factor: int = 4,
         summary_token: bool = False,
@@ -55,18 +55,20 @@ class LlasoConfig(PreTrainedConfig):
         base_llm_for_text_only: bool = False,
         **kwargs: Any,
     ) -> None:
-        if audio_encoder_type not in AUDIO_ENCODER_TYPES:
-            raise ValueError(
-                f"audio_encoder_type {audio_encoder_type!r} is not supported yet; "
-                f"choose one of {AUDIO_ENCODER_TYPES}"
-            )
         if encoder_mode not in ENCODER_MODES:
             raise ValueError(f"encoder_mode must be one of {ENCODER_MODES}, got {encoder_mode!r}")
         if stack_factor < 1:
             raise ValueError(f"stack_factor must be >= 1, got {stack_factor}")
         self.audio_config = _as_config(audio_config, "whisper") if audio_config is not None else WhisperConfig()
         self.text_config = _as_config(text_config, "llama") if text_config is not None else CONFIG_MAPPING["llama"]()
-        self.audio_encoder_type = audio_encoder_type
+        # The encoder family is the audio config's own type (see llaso.model.encoders).
+        self.audio_encoder_type = self.audio_config.model_type
+        if audio_encoder_type not in (None, self.audio_encoder_type):
+            raise ValueError(f"audio_encoder_type {audio_encoder_type!r} disagrees with the audio config "
+                             f"({self.audio_encoder_type!r})")
+        if self.audio_encoder_type not in encoder_types():
+            raise ValueError(f"no llaso audio encoder for {self.audio_encoder_type!r}; "
+                             f"registered: {', '.join(encoder_types())}")
         self.projector_type = projector_type
         self.stack_factor = int(stack_factor)
         self.summary_token = bool(summary_token)

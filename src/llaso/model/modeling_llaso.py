@@ -7,11 +7,10 @@ from typing import Any
 import torch
 from torch import nn
 from transformers import AutoModelForCausalLM, PreTrainedModel
-from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
 from llaso.errors import PlaceholderMismatchError
-from llaso.model.audio_encoder import encode_whisper
 from llaso.model.configuration_llaso import LlasoConfig
+from llaso.model.encoders import encoder_for
 from llaso.model.projector import LlasoProjector
 
 
@@ -42,7 +41,7 @@ class LlasoPreTrainedModel(PreTrainedModel):
     config_class = LlasoConfig
     base_model_prefix = ""
     supports_gradient_checkpointing = True
-    _no_split_modules = ["WhisperEncoderLayer"]
+    _no_split_modules = ["WhisperEncoderLayer", "Wav2Vec2EncoderLayer", "HubertEncoderLayer"]
     _supports_sdpa = True
     _supports_flash_attn = True
     main_input_name = "input_ids"
@@ -53,10 +52,11 @@ class LlasoForConditionalGeneration(LlasoPreTrainedModel):
 
     def __init__(self, config: LlasoConfig) -> None:
         super().__init__(config)
-        self.audio_tower = WhisperEncoder(config.audio_config)
+        self.encoder_family = encoder_for(config.audio_config)
+        self.audio_tower = self.encoder_family.build()
         self.multi_modal_projector = LlasoProjector(
             config.projector_type,
-            encoder_dim=config.audio_config.d_model,
+            encoder_dim=self.encoder_family.hidden_size,
             llm_dim=config.text_config.hidden_size,
             stack_factor=config.stack_factor,
             summary_token=getattr(config, "summary_token", False),
@@ -83,14 +83,14 @@ class LlasoForConditionalGeneration(LlasoPreTrainedModel):
     def encode_audio(
         self, input_features: torch.Tensor, feature_attention_mask: torch.Tensor | None = None
     ) -> list[torch.Tensor]:
-        """input_features [N, n_mels, T] -> one [T_enc_i, D_enc] tensor per audio window
-        ([T_enc_i, D_enc * (1 + len(summary_layers))] with summary layers: see encode_whisper)."""
-        input_features = input_features.to(self.audio_tower.conv1.weight.dtype)
+        """input_features [N, C, T] -> one [T_enc_i, D_enc] tensor per audio window
+        ([T_enc_i, D_enc * (1 + len(summary_layers))] with summary layers: see AudioEncoder.encode)."""
+        input_features = input_features.to(next(self.audio_tower.parameters()).dtype)
         if feature_attention_mask is None:
             lengths = [input_features.shape[-1]] * input_features.shape[0]
         else:
             lengths = feature_attention_mask.sum(-1).tolist()
-        return encode_whisper(self.audio_tower, input_features, lengths, extra_layers=self.summary_layers)
+        return self.encoder_family.encode(self.audio_tower, input_features, lengths, extra_layers=self.summary_layers)
 
     def project_audio(self, encoder_outputs: list[torch.Tensor]) -> list[torch.Tensor]:
         """Encoder frames per window -> LLM embeddings per window ([ceil(T/k), D_llm] each)."""

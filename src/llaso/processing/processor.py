@@ -6,7 +6,6 @@ The one prompt builder: inference, batch runs, evaluation and training all call 
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from importlib import resources
@@ -19,12 +18,13 @@ import torch
 from llaso.audio import SAMPLING_RATE, load_audio, split_windows
 from llaso.audio.windows import WINDOW_SECONDS
 from llaso.errors import LlasoError, PlaceholderMismatchError
+from llaso.model.encoders import AudioEncoder, encoder_for
 from llaso.model.projector import stacked_length
+from llaso.processing.features import pad_features
 from llaso.processing.messages import AudioRef, flatten_messages
 
 PROCESSOR_CONFIG = "processor_config.json"
 CHAT_TEMPLATE_FILE = "chat_template.jinja"
-HOP_LENGTH = 160  # Whisper: 100 mel frames per second
 IGNORE_INDEX = -100
 
 
@@ -52,27 +52,41 @@ class ProcessorSettings:
     audio_end_text: str = ""
 
 
-def _text_config(path: Path) -> Any:
-    """The LLM's config inside a saved llaso checkpoint, for AutoTokenizer: left to itself it
-    would read config.json, not know the `llaso` type, and warn on every load."""
+def _sub_config(path: Path, key: str) -> Any:
+    """A sub-model config (`text_config`, `audio_config`) of a saved llaso checkpoint's
+    config.json, as a transformers config; None when the folder holds no llaso config."""
+    from transformers import AutoConfig
+
     config_file = path / "config.json"
     data = json.loads(config_file.read_text()) if config_file.is_file() else {}
-    if data.get("model_type") != "llaso":
+    if data.get("model_type") != "llaso" or not isinstance(data.get(key), dict):
         return None
-    from llaso.model.configuration_llaso import LlasoConfig
+    sub = dict(data[key])
+    return AutoConfig.for_model(sub.pop("model_type"), **sub)
 
-    return LlasoConfig.from_dict(data).text_config
+
+def _default_audio_config(feature_extractor: Any) -> Any:
+    """Whisper's config for a processor saved before it recorded its encoder."""
+    from transformers import WhisperConfig
+
+    return WhisperConfig(num_mel_bins=getattr(feature_extractor, "feature_size", 80))
 
 
 class LlasoProcessor:
-    """Feature extractor + tokenizer + chat template, saved with every checkpoint."""
+    """Feature extractor + tokenizer + chat template, saved with every checkpoint.
+
+    `audio_config` (the encoder's transformers config) picks the encoder family, which says
+    how a window of samples becomes features and how many audio tokens they cost.
+    """
 
     def __init__(self, tokenizer: Any, feature_extractor: Any, chat_template: str | None = None,
-                 settings: ProcessorSettings | None = None) -> None:
+                 settings: ProcessorSettings | None = None, audio_config: Any = None) -> None:
         self.tokenizer = tokenizer
         self.feature_extractor = feature_extractor
         self.chat_template = chat_template or default_chat_template()
         self.settings = settings or ProcessorSettings()
+        self.audio_config = audio_config if audio_config is not None else _default_audio_config(feature_extractor)
+        self.encoder: AudioEncoder = encoder_for(self.audio_config)
         if self.settings.audio_token not in tokenizer.get_vocab():
             tokenizer.add_special_tokens({"additional_special_tokens": [self.settings.audio_token]})
         self.audio_token_id: int = tokenizer.convert_tokens_to_ids(self.settings.audio_token)
@@ -80,15 +94,26 @@ class LlasoProcessor:
     # -- persistence ----------------------------------------------------------------------
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike) -> "LlasoProcessor":
-        from transformers import AutoTokenizer, WhisperFeatureExtractor
+        from transformers import AutoConfig, AutoTokenizer
 
         path = Path(path)
-        settings = ProcessorSettings(**json.loads((path / PROCESSOR_CONFIG).read_text()))
+        stored = json.loads((path / PROCESSOR_CONFIG).read_text())
+        audio = stored.pop("audio_config", None)
+        audio_config = (AutoConfig.for_model(audio.pop("model_type"), **audio) if isinstance(audio, dict)
+                        else _sub_config(path, "audio_config"))
+        settings = ProcessorSettings(**stored)
         template_file = path / CHAT_TEMPLATE_FILE
         template = template_file.read_text() if template_file.exists() else None
-        tokenizer = AutoTokenizer.from_pretrained(path, config=_text_config(path))
-        feature_extractor = WhisperFeatureExtractor.from_pretrained(path)
-        return cls(tokenizer, feature_extractor, template, settings)
+        # AutoTokenizer would read config.json, not know the `llaso` type, and warn on every load.
+        tokenizer = AutoTokenizer.from_pretrained(path, config=_sub_config(path, "text_config"))
+        if audio_config is None:
+            from transformers import WhisperFeatureExtractor
+
+            feature_extractor = WhisperFeatureExtractor.from_pretrained(path)
+            audio_config = _default_audio_config(feature_extractor)
+        else:
+            feature_extractor = encoder_for(audio_config).feature_extractor(path)
+        return cls(tokenizer, feature_extractor, template, settings, audio_config)
 
     def save_pretrained(self, path: str | os.PathLike) -> None:
         path = Path(path)
@@ -96,7 +121,9 @@ class LlasoProcessor:
         self.tokenizer.save_pretrained(path)
         self.feature_extractor.save_pretrained(path)
         (path / CHAT_TEMPLATE_FILE).write_text(self.chat_template)
-        (path / PROCESSOR_CONFIG).write_text(json.dumps(self.settings.__dict__, indent=2) + "\n")
+        stored = {**self.settings.__dict__, "audio_config": self.audio_config.to_diff_dict()}
+        stored["audio_config"]["model_type"] = self.audio_config.model_type
+        (path / PROCESSOR_CONFIG).write_text(json.dumps(stored, indent=2) + "\n")
 
     # -- audio ----------------------------------------------------------------------------
     @property
@@ -107,25 +134,16 @@ class LlasoProcessor:
         return load_audio(ref.source, source_rate=ref.sampling_rate, max_seconds=self.max_audio_seconds, name=ref.name)
 
     def featurize(self, samples: np.ndarray, name: str = "<audio>") -> list[tuple[torch.Tensor, int]]:
-        """16 kHz samples -> (log-mel [n_mels, T_mel], audio token count) per 30 s window."""
+        """16 kHz samples -> (features [C, T], audio token count) per 30 s window.
+
+        Padded mode cuts windows as the official LLaSO code does (see `split_windows`)."""
+        s = self.settings
+        windows = split_windows(samples, max_windows=s.max_audio_windows, name=name,
+                                official=s.encoder_mode == "padded")
         out = []
-        k = self.settings.stack_factor
-        windows = split_windows(samples, max_windows=self.settings.max_audio_windows, name=name)
         for window in windows:
-            if self.settings.encoder_mode == "padded":
-                feats = self.feature_extractor(window, sampling_rate=SAMPLING_RATE, return_tensors="np")
-                mel = torch.from_numpy(feats["input_features"][0])
-                enc_frames = mel.shape[-1] // 2
-            else:
-                unit = HOP_LENGTH * 2 * k  # so mel frames stack evenly into tokens
-                padded_len = max(unit, math.ceil(len(window) / unit) * unit)
-                window = np.pad(window, (0, padded_len - len(window)))
-                feats = self.feature_extractor(
-                    window, sampling_rate=SAMPLING_RATE, padding="longest", return_tensors="np"
-                )
-                mel = torch.from_numpy(feats["input_features"][0])
-                enc_frames = (mel.shape[-1] + 1) // 2
-            out.append((mel, stacked_length(enc_frames, k, self.settings.summary_token)))
+            encoded = self.encoder.featurize(self.feature_extractor, window, s.encoder_mode, s.stack_factor)
+            out.append((encoded.features, stacked_length(encoded.num_frames, s.stack_factor, s.summary_token)))
         return out
 
     def audio_token_count(self, seconds: float) -> int:
@@ -216,14 +234,7 @@ class LlasoProcessor:
             if labels is not None:
                 labels[row, span] = torch.tensor(item.labels, dtype=torch.long)
         windows = [mel for item in batch for mel in item.audio_features]
-        features = feature_mask = None
-        if windows:
-            longest = max(mel.shape[-1] for mel in windows)
-            features = torch.zeros((len(windows), windows[0].shape[0], longest), dtype=torch.float32)
-            feature_mask = torch.zeros((len(windows), longest), dtype=torch.long)
-            for i, mel in enumerate(windows):
-                features[i, :, : mel.shape[-1]] = mel
-                feature_mask[i, : mel.shape[-1]] = 1
+        features, feature_mask = pad_features(windows) if windows else (None, None)
         return {
             "input_ids": ids,
             "attention_mask": mask,

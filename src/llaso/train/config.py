@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_validator
 
 from llaso.errors import LlasoError
 
@@ -101,12 +101,20 @@ class DataSection(_Strict):
     audio_root: str | None = None
     """Folder the samples' `voice` paths are relative to (default: each file's dataset root)."""
     tasks: list[str] | None = None
-    layouts: list[Literal["ta", "at", "a"]] | None = None
+    layouts: list[str] | None = None
+    """Only these layouts ("t,a", "a,t", "a"; file-name tags such as "ta" are accepted too)."""
     max_samples: int | None = Field(None, ge=1)
     """At most this many samples from each file."""
     max_samples_by_task: dict[str, PositiveInt] = {}
     """Per-task overrides of max_samples (still per file), to weight a mix without new files."""
     max_length: int = Field(512, ge=16)
+
+    @field_validator("layouts")
+    @classmethod
+    def _one_spelling(cls, layouts: list[str] | None) -> list[str] | None:
+        from llaso.data.layout import Layout
+
+        return [Layout.parse(layout).value for layout in layouts] if layouts else layouts
     cache_encoder: bool = True
     cache_dir: str | None = None
     group_by_length: bool = True

@@ -15,7 +15,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,7 +29,6 @@ from llaso.train.encoder_cache import EncoderCache, conversation_audio_key
 log = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100
-_FILE_PATTERN = re.compile(r"^(?P<task>.+?)_(?P<layout>ta|at|a)(?:_(?P<split>[A-Za-z0-9-]+))?\.jsonl?$")
 
 
 @dataclass
@@ -65,11 +63,13 @@ def expand_files(patterns: Sequence[str]) -> list[Path]:
 
 
 def task_and_layout(path: Path, sample: dict[str, Any]) -> tuple[str, str]:
-    """From the sample's own fields when present, else from `<TASK>_<ta|at|a>_<split>.json`."""
-    m = _FILE_PATTERN.match(path.name)
-    task = sample.get("task") or (m.group("task") if m else path.stem)
-    layout = sample.get("layout") or (m.group("layout") if m else "ta")
-    return str(task), str(layout).replace(",", "")
+    """From the sample's own fields when present, else from the file's name
+    (`llaso.data.file_names`); a file that names no task is its own task, in layout t,a."""
+    from llaso.data.file_names import file_stem, sample_task_layout
+    from llaso.data.layout import Layout
+
+    task, layout = sample_task_layout(sample, path)
+    return str(task or file_stem(path)), (layout or Layout.TEXT_AUDIO).value
 
 
 def default_audio_root(path: Path) -> Path:
@@ -148,7 +148,7 @@ def prepare_records(
     progress: bool = True,
 ) -> list[Record]:
     """Read, filter, encode (and cache encoder frames for) every sample of the given files."""
-    from llaso.data.schema import iter_samples, sample_to_messages
+    from llaso.data.schema import iter_samples, prompt_and_reference, sample_to_messages
 
     files = expand_files(patterns)
     fingerprint = files_fingerprint(
@@ -187,6 +187,9 @@ def prepare_records(
     from tqdm import tqdm
 
     bar = tqdm(desc="prepare", unit="sample", disable=not progress)
+    from llaso.data.layout import Layout
+
+    layouts = {Layout.parse(layout).value for layout in options.layouts} if options.layouts else None
     for path in files:
         root = Path(options.audio_root).resolve() if options.audio_root else default_audio_root(path)
         count = 0
@@ -194,7 +197,7 @@ def prepare_records(
             task, layout = task_and_layout(path, sample)
             if options.tasks and task not in options.tasks:
                 break  # a file holds one task
-            if options.layouts and layout not in options.layouts:
+            if layouts and layout not in layouts:
                 break
             cap = options.max_samples_by_task.get(task, options.max_samples)
             if cap and count >= cap:
@@ -203,13 +206,9 @@ def prepare_records(
             try:
                 messages = sample_to_messages(sample, root)
                 if options.for_generation:
-                    # the prompt is everything before the last assistant turn
-                    last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
-                    enc = processor.encode(messages[:last], add_generation_prompt=True, with_labels=False)
-                    content = messages[last]["content"]
-                    reference = content if isinstance(content, str) else " ".join(
-                        p.get("text", "") for p in content if isinstance(p, dict)
-                    )
+                    prompt, answer = prompt_and_reference(sample, root)
+                    enc = processor.encode(prompt, add_generation_prompt=True, with_labels=False)
+                    reference = answer or ""
                     prompt_ids, input_ids, labels = enc.input_ids, enc.input_ids, [IGNORE_INDEX] * len(enc.input_ids)
                 else:
                     enc = processor.encode(messages, add_generation_prompt=False, with_labels=True)
@@ -295,15 +294,11 @@ def collate_items(items: list[dict[str, Any]], pad_token_id: int) -> dict[str, A
         windows_per_sample = [len(it["frames"]) for it in items]
         batch["encoder_outputs"] = frames
     else:
+        from llaso.processing.features import pad_features
+
         mels = [m for it in items for m in it.get("features", [])]
         windows_per_sample = [len(it.get("features", [])) for it in items]
-        longest = max(m.shape[-1] for m in mels)
-        features = torch.zeros((len(mels), mels[0].shape[0], longest))
-        fmask = torch.zeros((len(mels), longest), dtype=torch.long)
-        for i, m in enumerate(mels):
-            features[i, :, : m.shape[-1]] = m
-            fmask[i, : m.shape[-1]] = 1
-        batch["input_features"], batch["feature_attention_mask"] = features, fmask
+        batch["input_features"], batch["feature_attention_mask"] = pad_features(mels)
     batch["windows_per_sample"] = windows_per_sample
     batch["ctc_targets"] = [it["ctc_target"] for it in items]
     return batch

@@ -33,7 +33,7 @@ class EvalRecord:
 
 def prepare_eval_records(cfg: StageConfig, processor: Any) -> list[EvalRecord]:
     """Up to `eval.num_samples` prompts from the eval files, spread over tasks and layouts."""
-    from llaso.data.schema import iter_samples, reference_text, sample_to_messages
+    from llaso.data.schema import iter_samples, prompt_and_reference
 
     records: list[EvalRecord] = []
     per_file = max(1, cfg.eval.num_samples)
@@ -44,10 +44,8 @@ def prepare_eval_records(cfg: StageConfig, processor: Any) -> list[EvalRecord]:
             task, layout = task_and_layout(path, sample)
             if task not in cfg.eval.tasks or index >= per_file * 20:
                 break
-            messages = sample_to_messages(sample, root)
-            last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
-            from_file.append(EvalRecord(f"{path.name}[{index}]", task, layout, messages[:last],
-                                        reference_text(sample) or ""))
+            prompt, reference = prompt_and_reference(sample, root)
+            from_file.append(EvalRecord(f"{path.name}[{index}]", task, layout, prompt, reference or ""))
         labels = tuple(sorted({r.reference for r in from_file}))
         records += [replace(r, file_labels=labels) for r in from_file]
     return select_evenly(records, cfg.eval.num_samples, by=lambda r: f"{r.task}/{r.layout}")
@@ -78,8 +76,8 @@ def score(task: str, predictions: list[str], references: list[str],
     from llaso.eval import metrics
 
     kind = task_metric(task)
-    if kind == "wer":
-        return {"wer": metrics.word_error_rate_normalized(predictions, references)}
+    if kind == "wer":  # named as the harness's reports name it: normalised, not raw, WER
+        return {"wer_normalized": metrics.word_error_rate_normalized(predictions, references)}
     if kind == "mae":
         return {"mae": metrics.mean_absolute_error(predictions, references)}
     if kind == "accuracy":
@@ -107,8 +105,8 @@ def evaluate(
     batch_size: int = 8,
 ) -> dict[str, Any]:
     """Greedy answers for `records`; metrics per task (and per layout), plus CTC WER if any."""
-    from llaso.inference.engine import Engine
-    from llaso.inference.sampling import SamplingParams
+    from llaso.generation.engine import Engine
+    from llaso.generation.sampling import SamplingParams
 
     engine = Engine(model, processor)
     params = SamplingParams(max_new_tokens=cfg.eval.max_new_tokens, temperature=0.0)
@@ -136,7 +134,7 @@ def evaluate(
 
         idx = [i for i, r in enumerate(records) if task_metric(r.task) == "wer" and ctc_predictions[i] is not None]
         if idx:
-            result["ctc_wer"] = word_error_rate_normalized(
+            result["ctc_wer_normalized"] = word_error_rate_normalized(
                 [ctc_predictions[i] for i in idx], [records[i].reference for i in idx]
             )
     if out_path is not None:

@@ -12,38 +12,22 @@ from typing import Any
 import torch
 from torch import nn
 
+from llaso.checkpoints.adapter_files import ADAPTER_CONFIG, ADAPTER_WEIGHTS, adapter_folder, attach_adapter
+from llaso.checkpoints.base_weights import resolve_base
+from llaso.checkpoints.stage_folder import PROJECTOR_FILE, load_full_parts
 from llaso.errors import LlasoError
-from llaso.model.adapter import ADAPTER_CONFIG, ADAPTER_WEIGHTS, adapter_folder, attach_adapter, has_adapter
-from llaso.model.stage_files import PROJECTOR_FILE, load_full_parts
+from llaso.model.adapter import has_adapter
 from llaso.train.config import LoraSection, ModelSection, TrainableSection
 
 log = logging.getLogger(__name__)
 
 CTC_FILE = "ctc_head.safetensors"
 
-# Catalog names of the embedded base models, resolved through llaso.model.base_weights.
-_BASE_NAMES = {"whisper-tiny.en": "ensure_whisper_tiny_en", "smollm2-135m-instruct": "ensure_smollm2_135m_instruct"}
-
-
-def resolve_base(name_or_path: str, home: Path | None) -> Path:
-    """A catalog name of an embedded base model, or a Hugging Face model folder."""
-    if name_or_path in _BASE_NAMES:
-        from llaso.model import base_weights
-
-        return Path(getattr(base_weights, _BASE_NAMES[name_or_path])(home))
-    path = Path(name_or_path).expanduser()
-    if not (path / "config.json").is_file():
-        raise LlasoError(
-            f"model: {name_or_path!r} is neither {sorted(_BASE_NAMES)} nor a Hugging Face model folder "
-            "(a folder with config.json and *.safetensors)"
-        )
-    return path
-
 
 def compose_model(section: ModelSection, home: Path | None = None) -> tuple[Any, Any]:
     """Whisper folder + causal-LM folder -> (LlasoForConditionalGeneration, LlasoProcessor),
     projector randomly initialised (seeded)."""
-    from llaso.model.compose import compose_from_base
+    from llaso.checkpoints.compose import compose_from_base
 
     template = Path(section.chat_template).read_text(encoding="utf-8") if section.chat_template else None
     return compose_from_base(
@@ -63,9 +47,10 @@ def build_model(section: ModelSection, home: Path | None = None) -> tuple[Any, A
     if section.base is None:
         model, processor = compose_model(section, home)
     else:
-        from llaso.inference.api import load_model
+        from llaso.checkpoints import LoadOptions, load
 
-        model, processor = load_model(section.base, home=home, encoder_mode=section.encoder_mode)
+        model, processor = load(section.base, LoadOptions(device="cpu", dtype="float32", home=home,
+                                                          encoder_mode=section.encoder_mode))
         if has_adapter(model.language_model):  # a stage starts from the model as it answers audio
             model.language_model = model.language_model.merge_and_unload()
             model.config.base_llm_for_text_only = False

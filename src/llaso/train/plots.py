@@ -23,7 +23,7 @@ def read_log(path: Path) -> tuple[list[dict], list[dict]]:
 
 
 def eval_series(evals: list[dict]) -> dict[str, list[tuple[int, float]]]:
-    """Scalar held-out metrics per step: 'ASR wer', 'ctc_wer', 'SGC accuracy', ..."""
+    """Scalar held-out metrics per step: 'ASR wer_normalized', 'ctc_wer_normalized', 'SGC accuracy', ..."""
     series: dict[str, list[tuple[int, float]]] = {}
     for e in evals:
         for name, value in e["eval"].items():

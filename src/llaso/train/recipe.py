@@ -2,13 +2,14 @@
 
 Distribution, mixed precision, DeepSpeed ZeRO and FSDP all come from `accelerate` (launch
 with `accelerate launch --config_file configs/accelerate/X.yaml -m llaso.cli.main train ...`);
-this module only decides what to compute. A stage:
-1. builds the model (`model_setup`), loads `init_from`, freezes all but the configured parts;
-2. prepares the data once through the processor, caching frozen-encoder frames;
-3. optimises LM loss (assistant tokens only) plus an optional CTC loss on the projector output;
-4. checkpoints atomically every N steps (resumable exactly: weights, optimizer, RNG, data
-   position), evaluates held-out samples with the inference engine, logs JSONL and a PNG;
-5. writes the stage output: projector.safetensors (+ lora/, ctc_head.safetensors), training.json.
+this module only decides what to compute. `StageRecipe` reads top-down:
+1. `setup`: builds the model (`model_setup`), loads `init_from`, prepares the data once through
+   the processor (caching frozen-encoder frames), freezes all but the configured parts, builds
+   the optimiser, and restores a checkpoint when resuming;
+2. `train`: optimises LM loss (assistant tokens only) plus an optional CTC loss on the projector
+   output, logging JSONL; on schedule it `evaluate`s held-out samples with the decoding engine
+   and `save_checkpoint`s atomically (resumable exactly: weights, optimizer, data position);
+3. `finish`: writes the stage folder (`llaso.checkpoints.stage_folder`) and a PNG of the curves.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from torch import nn
 
 from llaso import atomic
 from llaso.errors import LlasoError
+from llaso.processing.features import pad_features
 from llaso.train.config import StageConfig
 from llaso.train.lm_loss import lm_loss, next_token_mask
 from llaso.train.precision import MIXED_PRECISION, detect_hardware, resolve_precision
@@ -168,12 +170,7 @@ def _encode_batch_fn(model: nn.Module) -> Callable[[list[torch.Tensor]], list[to
         out: list[torch.Tensor | None] = [None] * len(windows)
         for start in range(0, len(order), 8):
             idx = order[start : start + 8]
-            longest = max(windows[i].shape[-1] for i in idx)
-            feats = torch.zeros((len(idx), windows[idx[0]].shape[0], longest))
-            mask = torch.zeros((len(idx), longest), dtype=torch.long)
-            for row, i in enumerate(idx):
-                feats[row, :, : windows[i].shape[-1]] = windows[i]
-                mask[row, : windows[i].shape[-1]] = 1
+            feats, mask = pad_features([windows[i] for i in idx])
             frames = model.encode_audio(feats.to(device), mask.to(device))
             for row, i in enumerate(idx):
                 out[i] = frames[row].cpu()
@@ -182,257 +179,335 @@ def _encode_batch_fn(model: nn.Module) -> Callable[[list[torch.Tensor]], list[to
     return encode
 
 
-def run_stage(cfg: StageConfig, resume: bool = False, progress: bool = True) -> Path:
-    """Train one stage to `cfg.schedule.max_steps`; returns the stage output folder."""
-    from accelerate import Accelerator, DistributedDataParallelKwargs
-    from accelerate.utils import set_seed
+@dataclass
+class _Window:
+    """Figures of the steps since the last log line."""
 
-    from llaso.train import checkpoint as ckpt
-    from llaso.train.ctc import CtcHead, ctc_vocabulary
-    from llaso.train.dataset import LengthGroupedBatchSampler, LlasoTrainDataset, collate_items
-    from llaso.train.encoder_cache import EncoderCache, encoder_fingerprint
-    from llaso.train.evaluate import evaluate, prepare_eval_records
-    from llaso.train.export import write_stage_output
-    from llaso.train.model_setup import apply_trainable, build_model, count_parameters, load_stage_output
-    from llaso.train.plots import plot_curves
+    samples: int = 0
+    tokens: int = 0
+    time: float = 0.0
+    loss: float = 0.0
+    lm: float = 0.0
+    ctc: float = 0.0
+    n: int = 0
 
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    out_dir = cfg.output_path
-    ckpt_dir = out_dir / CHECKPOINTS
-    existing = ckpt.latest_checkpoint(ckpt_dir) if ckpt_dir.exists() else None
-    if existing is not None and not resume:
-        raise LlasoError(
-            f"{out_dir} already holds {existing.name}: pass --resume to continue it, or choose another output_dir"
-        )
-    precision, warning = resolve_precision(cfg.precision, detect_hardware())
-    if warning:
-        log.warning(warning)
-    kwargs = [DistributedDataParallelKwargs(find_unused_parameters=cfg.objective.ctc_weight > 0)]
-    accelerator = Accelerator(mixed_precision=MIXED_PRECISION[precision], kwargs_handlers=kwargs,
-                              cpu=not _has_accelerator())
-    main = accelerator.is_main_process
-    set_seed(cfg.seed)
-    home = Path(cfg.model.home).expanduser() if cfg.model.home else None
 
-    # -- model ---------------------------------------------------------------------------
-    model, processor = build_model(cfg.model, home)
-    init_info = None
-    if cfg.model.init_from:
-        init_info = load_stage_output(model, cfg.resolve(cfg.model.init_from), want_lora=cfg.trainable.llm == "lora",
-                                      lora_section=cfg.lora)
-    model.to(accelerator.device)
+class StageRecipe:
+    """One stage as torchtune shapes a recipe: `setup`, then `train` (which evaluates and saves
+    checkpoints on its schedule), then `finish` (the stage folder). `run_stage` runs all three."""
 
-    # -- data (the main process prepares and fills the cache first) ----------------------
-    cache = None
-    cache_root = cfg.resolve(cfg.data.cache_dir) if cfg.data.cache_dir else out_dir / "cache"
-    if cfg.data.cache_encoder and not cfg.trainable.encoder:
-        encoding = {"mode": cfg.model.encoder_mode}
-        if model.summary_layers:  # wider frames: a cache of their own
-            encoding["extra_layers"] = model.summary_layers
-        fp = encoder_fingerprint(model.audio_tower, encoding)
-        cache = EncoderCache(cache_root / "encoder", fp)
-    from llaso.train.dataset import PrepareOptions, prepare_records
+    def __init__(self, cfg: StageConfig, progress: bool = True) -> None:
+        self.cfg = cfg
+        self.progress = progress
+        self.out_dir = cfg.output_path
+        self.ckpt_dir = self.out_dir / CHECKPOINTS
+        self.log_path = self.out_dir / LOG_FILE
+        self.state = LoopState()
 
-    options = PrepareOptions(
-        tasks=cfg.data.tasks, layouts=cfg.data.layouts, max_samples=cfg.data.max_samples,
-        max_samples_by_task=cfg.data.max_samples_by_task,
-        max_length=cfg.data.max_length, audio_root=cfg.data.audio_root,
-        ctc_tasks=cfg.objective.ctc_tasks if cfg.objective.ctc_weight > 0 else [],
-    )
-    with accelerator.main_process_first():
-        records = prepare_records(
-            cfg.data.train, processor, options, cache, _encode_batch_fn(model), cache_root / "prepared",
-            progress=progress and main,
-        )
-    eval_records = prepare_eval_records(cfg, processor) if (main and cfg.data.eval) else []
-    dataset = LlasoTrainDataset(records, processor, cache)
+    # -- setup ------------------------------------------------------------------------------
+    def setup(self, resume: bool = False) -> None:
+        """Model, data, trainable parts, optimiser and Accelerate; resume from a checkpoint."""
+        from accelerate import Accelerator, DistributedDataParallelKwargs
+        from accelerate.utils import set_seed
 
-    # -- trainable parts, CTC head, optimizer --------------------------------------------
-    apply_trainable(model, cfg.trainable, cfg.lora)
-    ctc_head = None
-    if cfg.objective.ctc_weight > 0:
-        vocab = ctc_vocabulary(r.ctc_target for r in records if r.ctc_target)
-        if not vocab:
-            raise LlasoError(f"objective.ctc_weight > 0 but no sample of tasks {cfg.objective.ctc_tasks} in the data")
-        ctc_head = CtcHead(vocab, model.config.text_config.hidden_size).to(accelerator.device)
+        from llaso.train import checkpoint as ckpt
+
+        cfg = self.cfg
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        existing = ckpt.latest_checkpoint(self.ckpt_dir) if self.ckpt_dir.exists() else None
+        if existing is not None and not resume:
+            raise LlasoError(
+                f"{self.out_dir} already holds {existing.name}: pass --resume to continue it, or choose another output_dir"
+            )
+        self.precision, warning = resolve_precision(cfg.precision, detect_hardware())
+        if warning:
+            log.warning(warning)
+        kwargs = [DistributedDataParallelKwargs(find_unused_parameters=cfg.objective.ctc_weight > 0)]
+        self.accelerator = Accelerator(mixed_precision=MIXED_PRECISION[self.precision], kwargs_handlers=kwargs,
+                                       cpu=not _has_accelerator())
+        self.main = self.accelerator.is_main_process
+        set_seed(cfg.seed)
+        self._setup_model()
+        self._setup_data()
+        self._setup_optimizer()
+        if existing is not None:
+            self._restore(existing)
+
+    def _setup_model(self) -> None:
+        from llaso.train.model_setup import build_model, load_stage_output
+
+        cfg = self.cfg
+        home = Path(cfg.model.home).expanduser() if cfg.model.home else None
+        self.model, self.processor = build_model(cfg.model, home)
+        self.init_info = None
         if cfg.model.init_from:
-            _maybe_load_ctc(ctc_head, cfg.resolve(cfg.model.init_from))
-    module = TrainingModule(model, ctc_head, cfg.objective.lm_weight, cfg.objective.ctc_weight,
-                            cfg.objective.lm_average)
-    module.train()
-    learn, total = count_parameters(module)
-    optimizer = build_optimizer(module, cfg)
-    sharded = _is_sharded(accelerator)
-    if accelerator.state.deepspeed_plugin is not None:
-        # No dataloader goes through prepare(): DeepSpeed needs the batch figures spelled out.
-        ds = accelerator.state.deepspeed_plugin.deepspeed_config
-        ds["train_micro_batch_size_per_gpu"] = cfg.batch.size
-        ds["gradient_accumulation_steps"] = cfg.batch.grad_accum
-    module, optimizer = accelerator.prepare(module, optimizer)
-    raw: TrainingModule = accelerator.unwrap_model(module)
+            self.init_info = load_stage_output(self.model, cfg.resolve(cfg.model.init_from),
+                                               want_lora=cfg.trainable.llm == "lora", lora_section=cfg.lora)
+        self.model.to(self.accelerator.device)
 
-    state = LoopState()
-    if existing is not None:
-        if sharded:
+    def _setup_data(self) -> None:
+        """The records, prepared once (the main process first fills the encoder cache)."""
+        from llaso.train.dataset import LlasoTrainDataset, PrepareOptions, prepare_records
+        from llaso.train.encoder_cache import EncoderCache, encoder_fingerprint
+        from llaso.train.evaluate import prepare_eval_records
+
+        cfg, model = self.cfg, self.model
+        self.cache = None
+        cache_root = cfg.resolve(cfg.data.cache_dir) if cfg.data.cache_dir else self.out_dir / "cache"
+        if cfg.data.cache_encoder and not cfg.trainable.encoder:
+            encoding: dict[str, Any] = {"mode": cfg.model.encoder_mode}
+            if model.summary_layers:  # wider frames: a cache of their own
+                encoding["extra_layers"] = model.summary_layers
+            self.cache = EncoderCache(cache_root / "encoder", encoder_fingerprint(model.audio_tower, encoding))
+        options = PrepareOptions(
+            tasks=cfg.data.tasks, layouts=cfg.data.layouts, max_samples=cfg.data.max_samples,
+            max_samples_by_task=cfg.data.max_samples_by_task,
+            max_length=cfg.data.max_length, audio_root=cfg.data.audio_root,
+            ctc_tasks=cfg.objective.ctc_tasks if cfg.objective.ctc_weight > 0 else [],
+        )
+        with self.accelerator.main_process_first():
+            self.records = prepare_records(
+                cfg.data.train, self.processor, options, self.cache, _encode_batch_fn(model), cache_root / "prepared",
+                progress=self.progress and self.main,
+            )
+        self.eval_records = prepare_eval_records(cfg, self.processor) if (self.main and cfg.data.eval) else []
+        self.dataset = LlasoTrainDataset(self.records, self.processor, self.cache)
+
+    def _setup_optimizer(self) -> None:
+        """Trainable parts (LoRA added if asked), the CTC head, the optimiser, Accelerate."""
+        from llaso.train.ctc import CtcHead, ctc_vocabulary
+        from llaso.train.model_setup import apply_trainable, count_parameters
+
+        cfg, accelerator = self.cfg, self.accelerator
+        apply_trainable(self.model, cfg.trainable, cfg.lora)
+        ctc_head = None
+        if cfg.objective.ctc_weight > 0:
+            vocab = ctc_vocabulary(r.ctc_target for r in self.records if r.ctc_target)
+            if not vocab:
+                raise LlasoError(f"objective.ctc_weight > 0 but no sample of tasks {cfg.objective.ctc_tasks} in the data")
+            ctc_head = CtcHead(vocab, self.model.config.text_config.hidden_size).to(accelerator.device)
+            if cfg.model.init_from:
+                _maybe_load_ctc(ctc_head, cfg.resolve(cfg.model.init_from))
+        module = TrainingModule(self.model, ctc_head, cfg.objective.lm_weight, cfg.objective.ctc_weight,
+                                cfg.objective.lm_average)
+        module.train()
+        self.learn, self.total = count_parameters(module)
+        optimizer = build_optimizer(module, cfg)
+        self.sharded = _is_sharded(accelerator)
+        if accelerator.state.deepspeed_plugin is not None:
+            # No dataloader goes through prepare(): DeepSpeed needs the batch figures spelled out.
+            ds = accelerator.state.deepspeed_plugin.deepspeed_config
+            ds["train_micro_batch_size_per_gpu"] = cfg.batch.size
+            ds["gradient_accumulation_steps"] = cfg.batch.grad_accum
+        self.module, self.optimizer = accelerator.prepare(module, optimizer)
+        self.raw: TrainingModule = accelerator.unwrap_model(self.module)
+
+    def _restore(self, existing: Path) -> None:
+        from llaso.train import checkpoint as ckpt
+
+        if self.sharded:
             # ZeRO/FSDP shards live in each process: Accelerate's own state I/O restores them.
-            accelerator.load_state(str(existing / "sharded"))
+            self.accelerator.load_state(str(existing / "sharded"))
             loop = json.loads((existing / "state.json").read_text(encoding="utf-8"))
             loop.pop("rng", None)
         else:
             tensors, opt_state, loop = ckpt.load_checkpoint(existing)
-            load_trainable(raw, tensors, str(existing))
-            optimizer.load_state_dict(opt_state)
-        state = LoopState(**{k: v for k, v in loop.items() if k in LoopState.__dataclass_fields__})
-        if main:
-            print(f"resuming {cfg.name} from {existing} (step {state.step})", flush=True)
+            load_trainable(self.raw, tensors, str(existing))
+            self.optimizer.load_state_dict(opt_state)
+        self.state = LoopState(**{k: v for k, v in loop.items() if k in LoopState.__dataclass_fields__})
+        if self.main:
+            print(f"resuming {self.cfg.name} from {existing} (step {self.state.step})", flush=True)
 
-    sampler = LengthGroupedBatchSampler(
-        dataset.lengths(), cfg.batch.size, seed=cfg.seed, by_length=cfg.data.group_by_length
-    )
-    pad_id = processor.pad_token_id
+    # -- the loop ---------------------------------------------------------------------------
+    def _epoch_loader(self, epoch: int, skip: int) -> Any:
+        from llaso.train.dataset import LengthGroupedBatchSampler, collate_items
 
-    def epoch_loader(epoch: int, skip: int):
+        cfg = self.cfg
+        sampler = LengthGroupedBatchSampler(self.dataset.lengths(), cfg.batch.size, seed=cfg.seed,
+                                            by_length=cfg.data.group_by_length)
         sampler.set_epoch(epoch)
+        pad_id = self.processor.pad_token_id
         loader = torch.utils.data.DataLoader(
-            dataset, batch_sampler=sampler, collate_fn=lambda items: collate_items(items, pad_id),
+            self.dataset, batch_sampler=sampler, collate_fn=lambda items: collate_items(items, pad_id),
             num_workers=cfg.data.num_workers,
             generator=torch.Generator().manual_seed(cfg.seed),  # keeps the global RNG untouched
         )
-        loader = accelerator.prepare_data_loader(loader, device_placement=True)
-        return accelerator.skip_first_batches(loader, skip) if skip else loader
+        loader = self.accelerator.prepare_data_loader(loader, device_placement=True)
+        return self.accelerator.skip_first_batches(loader, skip) if skip else loader
 
-    if main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        print(
-            f"{cfg.name}: {len(records)} samples, {learn:,} of {total:,} parameters learn, "
-            f"{accelerator.num_processes} process(es) on {accelerator.device}, cache={'on' if cache else 'off'}",
-            flush=True,
-        )
-    log_path = out_dir / LOG_FILE
-    accum = cfg.batch.grad_accum
-    world = accelerator.num_processes
-    last_ckpt_time = time.monotonic()
-    window = {"samples": 0, "tokens": 0, "time": 0.0, "loss": 0.0, "lm": 0.0, "ctc": 0.0, "n": 0}
-    from tqdm import tqdm
+    def train(self) -> None:
+        """Optimise to `schedule.max_steps`, evaluating, logging and checkpointing on schedule."""
+        from tqdm import tqdm
 
-    bar = tqdm(total=cfg.schedule.max_steps, initial=state.step, desc=cfg.name, disable=not (progress and main))
-
-    def save(final: bool = False) -> None:
-        nonlocal last_ckpt_time
-        accelerator.wait_for_everyone()
-        if sharded:
-            accelerator.save_state(str(ckpt_dir / f"checkpoint-{state.step:07d}" / "sharded"), safe_serialization=True)
-            if main:
-                ckpt.write_json_atomic(ckpt_dir / f"checkpoint-{state.step:07d}" / "state.json", state.__dict__)
-                atomic.write_text_atomic(ckpt_dir / ckpt.LATEST, f"checkpoint-{state.step:07d}\n")
-        elif main:
-            ckpt.save_checkpoint(
-                ckpt_dir, trainable_state(raw), optimizer.state_dict(),
-                {**state.__dict__, "config_name": cfg.name}, keep_last=cfg.checkpoint.keep_last,
+        cfg, state = self.cfg, self.state
+        if self.main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            print(
+                f"{cfg.name}: {len(self.records)} samples, {self.learn:,} of {self.total:,} parameters learn, "
+                f"{self.accelerator.num_processes} process(es) on {self.accelerator.device}, "
+                f"cache={'on' if self.cache else 'off'}",
+                flush=True,
             )
-        last_ckpt_time = time.monotonic()
+        self.bar = tqdm(total=cfg.schedule.max_steps, initial=state.step, desc=cfg.name,
+                        disable=not (self.progress and self.main))
+        self.last_ckpt_time = time.monotonic()
+        self.window = _Window()
+        if state.step == 0 and self.main and cfg.eval.every:
+            self.evaluate()
+        while state.step < cfg.schedule.max_steps:
+            iterator = iter(self._epoch_loader(state.epoch, state.consumed))
+            exhausted = False
+            while state.step < cfg.schedule.max_steps and not exhausted:
+                micro, exhausted = _next_micro_batches(iterator, cfg.batch.grad_accum)
+                if not micro:
+                    break
+                self._step(micro)
+                due_time = (cfg.checkpoint.every_minutes
+                            and time.monotonic() - self.last_ckpt_time > 60 * cfg.checkpoint.every_minutes)
+                if cfg.eval.every and state.step % cfg.eval.every == 0:
+                    self.evaluate()
+                if state.step % cfg.checkpoint.every == 0 or due_time:
+                    self.save_checkpoint()
+            if exhausted:
+                state.epoch += 1
+                state.consumed = 0
+        self.bar.close()
 
-    def run_eval() -> None:
-        if not main or not eval_records:
+    def _step(self, micro: list[dict[str, Any]]) -> None:
+        """One optimiser step over `micro` accumulated micro-batches, then the log line if due."""
+        from llaso.train.schedule import lr_factor
+
+        cfg, state, window, accelerator = self.cfg, self.state, self.window, self.accelerator
+        world = accelerator.num_processes
+        t0 = time.perf_counter()
+        for i, batch in enumerate(micro):
+            sync = contextlib.nullcontext() if i == len(micro) - 1 else accelerator.no_sync(self.module)
+            with sync, accelerator.autocast():
+                out = self.module(**batch)
+                accelerator.backward(out["loss"] / len(micro))
+            window.loss += float(out["loss"].detach()) / len(micro)
+            window.lm += float(out.get("lm_loss", torch.zeros(()))) / len(micro)
+            window.ctc += float(out.get("ctc_loss", torch.zeros(()))) / len(micro)
+            window.samples += int(batch["input_ids"].shape[0]) * world
+            window.tokens += int(batch["attention_mask"].sum()) * world
+        factor = lr_factor(state.step, cfg.schedule)
+        for group in self.optimizer.param_groups:
+            group["lr"] = group["base_lr"] * factor
+        if cfg.optim.max_grad_norm:
+            accelerator.clip_grad_norm_(self.module.parameters(), cfg.optim.max_grad_norm)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        state.step += 1
+        state.consumed += len(micro)
+        elapsed = time.perf_counter() - t0
+        state.train_seconds += elapsed
+        window.time += elapsed
+        window.n += 1
+        self.bar.update(1)
+        state.samples += sum(int(b["input_ids"].shape[0]) for b in micro) * world
+        state.tokens += sum(int(b["attention_mask"].sum()) for b in micro) * world
+        if self.main and (state.step % cfg.log.every == 0 or state.step == cfg.schedule.max_steps):
+            self._log_window()
+
+    def _log_window(self) -> None:
+        cfg, state, window = self.cfg, self.state, self.window
+        n = window.n
+        entry = {
+            "step": state.step, "epoch": state.epoch, "loss": round(window.loss / n, 5),
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "samples_per_s": round(window.samples / window.time, 3),
+            "tokens_per_s": round(window.tokens / window.time, 1),
+            "train_seconds": round(state.train_seconds, 1), "peak_mem_mb": round(peak_memory_mb(), 1),
+        }
+        if cfg.objective.lm_weight > 0:
+            entry["lm_loss"] = round(window.lm / n, 5)
+        if self.raw.ctc_head is not None:
+            entry["ctc_loss"] = round(window.ctc / n, 5)
+        _append_jsonl(self.log_path, entry)
+        self.bar.set_postfix(loss=entry["loss"], sps=entry["samples_per_s"])
+        self.window = _Window()
+
+    # -- evaluate and save ------------------------------------------------------------------
+    def evaluate(self) -> None:
+        """Held-out answers through the decoding engine, logged against the step (main process)."""
+        from llaso.train.evaluate import evaluate
+
+        if not self.main or not self.eval_records:
             return
+        raw, state = self.raw, self.state
         raw.eval()
         t0 = time.perf_counter()
-        result = evaluate(raw.model, processor, eval_records, cfg, raw.ctc_head, out_dir / "eval" / f"step-{state.step:07d}.jsonl")
+        result = evaluate(raw.model, self.processor, self.eval_records, self.cfg, raw.ctc_head,
+                          self.out_dir / "eval" / f"step-{state.step:07d}.jsonl")
         raw.train()
         entry = {"step": state.step, "eval": result, "eval_seconds": round(time.perf_counter() - t0, 2)}
         state.evals.append(entry)
-        _append_jsonl(log_path, entry)
-        bar.write(f"step {state.step}: {json.dumps(result)}")
+        _append_jsonl(self.log_path, entry)
+        self.bar.write(f"step {state.step}: {json.dumps(result)}")
 
-    from llaso.train.schedule import lr_factor
+    def save_checkpoint(self) -> None:
+        """A resumable checkpoint: weights that learn, optimiser, loop state (atomically)."""
+        from llaso.train import checkpoint as ckpt
 
-    if state.step == 0 and main and cfg.eval.every:
-        run_eval()
-    while state.step < cfg.schedule.max_steps:
-        iterator = iter(epoch_loader(state.epoch, state.consumed))
-        exhausted = False
-        while state.step < cfg.schedule.max_steps and not exhausted:
-            t0 = time.perf_counter()
-            micro = []
-            for _ in range(accum):
-                try:
-                    micro.append(next(iterator))
-                except StopIteration:
-                    exhausted = True
-                    break
-            if not micro:
-                break
-            for i, batch in enumerate(micro):
-                sync = contextlib.nullcontext() if i == len(micro) - 1 else accelerator.no_sync(module)
-                with sync, accelerator.autocast():
-                    out = module(**batch)
-                    accelerator.backward(out["loss"] / len(micro))
-                window["loss"] += float(out["loss"].detach()) / len(micro)
-                window["lm"] += float(out.get("lm_loss", torch.zeros(())) ) / len(micro)
-                window["ctc"] += float(out.get("ctc_loss", torch.zeros(()))) / len(micro)
-                window["samples"] += int(batch["input_ids"].shape[0]) * world
-                window["tokens"] += int(batch["attention_mask"].sum()) * world
-            factor = lr_factor(state.step, cfg.schedule)
-            for group in optimizer.param_groups:
-                group["lr"] = group["base_lr"] * factor
-            if cfg.optim.max_grad_norm:
-                accelerator.clip_grad_norm_(module.parameters(), cfg.optim.max_grad_norm)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            state.step += 1
-            state.consumed += len(micro)
-            elapsed = time.perf_counter() - t0
-            state.train_seconds += elapsed
-            window["time"] += elapsed
-            window["n"] += 1
-            bar.update(1)
-            if main and (state.step % cfg.log.every == 0 or state.step == cfg.schedule.max_steps):
-                n = window["n"]
-                entry = {
-                    "step": state.step, "epoch": state.epoch, "loss": round(window["loss"] / n, 5),
-                    "lr": optimizer.param_groups[0]["lr"],
-                    "samples_per_s": round(window["samples"] / window["time"], 3),
-                    "tokens_per_s": round(window["tokens"] / window["time"], 1),
-                    "train_seconds": round(state.train_seconds, 1), "peak_mem_mb": round(peak_memory_mb(), 1),
-                }
-                if cfg.objective.lm_weight > 0:
-                    entry["lm_loss"] = round(window["lm"] / n, 5)
-                if ctc_head is not None:
-                    entry["ctc_loss"] = round(window["ctc"] / n, 5)
-                _append_jsonl(log_path, entry)
-                bar.set_postfix(loss=entry["loss"], sps=entry["samples_per_s"])
-                window = dict.fromkeys(window, 0) | {"time": 0.0, "loss": 0.0, "lm": 0.0, "ctc": 0.0}
-            state.samples += sum(int(b["input_ids"].shape[0]) for b in micro) * world
-            state.tokens += sum(int(b["attention_mask"].sum()) for b in micro) * world
-            due_time = cfg.checkpoint.every_minutes and time.monotonic() - last_ckpt_time > 60 * cfg.checkpoint.every_minutes
-            if cfg.eval.every and state.step % cfg.eval.every == 0:
-                run_eval()
-            if state.step % cfg.checkpoint.every == 0 or due_time:
-                save()
-        if exhausted or not micro:
-            state.epoch += 1
-            state.consumed = 0
-    bar.close()
-    if not state.evals or state.evals[-1]["step"] != state.step:
-        run_eval()
-    save(final=True)
-    if main:
-        write_stage_output(
-            raw, processor, cfg, out_dir,
-            info={
-                "steps": state.step, "epochs_started": state.epoch + 1, "samples_seen": state.samples,
-                "tokens_seen": state.tokens, "train_seconds": round(state.train_seconds, 1),
-                "peak_mem_mb": round(peak_memory_mb(), 1), "num_samples": len(records),
-                "processes": world, "device": str(accelerator.device), "precision": precision,
-                "init_from_loaded": init_info,
-                "evals": state.evals,
-            },
-        )
-        plot_curves(log_path, out_dir / "curves.png", title=cfg.name)
-    accelerator.wait_for_everyone()
-    accelerator.end_training()
-    return out_dir
+        accelerator, state = self.accelerator, self.state
+        accelerator.wait_for_everyone()
+        name = f"checkpoint-{state.step:07d}"
+        if self.sharded:
+            accelerator.save_state(str(self.ckpt_dir / name / "sharded"), safe_serialization=True)
+            if self.main:
+                ckpt.write_json_atomic(self.ckpt_dir / name / "state.json", state.__dict__)
+                atomic.write_text_atomic(self.ckpt_dir / ckpt.LATEST, f"{name}\n")
+        elif self.main:
+            ckpt.save_checkpoint(
+                self.ckpt_dir, trainable_state(self.raw), self.optimizer.state_dict(),
+                {**state.__dict__, "config_name": self.cfg.name}, keep_last=self.cfg.checkpoint.keep_last,
+            )
+        self.last_ckpt_time = time.monotonic()
+
+    def finish(self) -> Path:
+        """Evaluate if the last step was not, checkpoint, and write the stage folder and curves."""
+        from llaso.train.export import write_stage_output
+        from llaso.train.plots import plot_curves
+
+        state = self.state
+        if not state.evals or state.evals[-1]["step"] != state.step:
+            self.evaluate()
+        self.save_checkpoint()
+        if self.main:
+            write_stage_output(
+                self.raw, self.processor, self.cfg, self.out_dir,
+                info={
+                    "steps": state.step, "epochs_started": state.epoch + 1, "samples_seen": state.samples,
+                    "tokens_seen": state.tokens, "train_seconds": round(state.train_seconds, 1),
+                    "peak_mem_mb": round(peak_memory_mb(), 1), "num_samples": len(self.records),
+                    "processes": self.accelerator.num_processes, "device": str(self.accelerator.device),
+                    "precision": self.precision, "init_from_loaded": self.init_info, "evals": state.evals,
+                },
+            )
+            plot_curves(self.log_path, self.out_dir / "curves.png", title=self.cfg.name)
+        self.accelerator.wait_for_everyone()
+        self.accelerator.end_training()
+        return self.out_dir
+
+
+def run_stage(cfg: StageConfig, resume: bool = False, progress: bool = True) -> Path:
+    """Train one stage to `cfg.schedule.max_steps`; returns the stage output folder."""
+    recipe = StageRecipe(cfg, progress=progress)
+    recipe.setup(resume=resume)
+    recipe.train()
+    return recipe.finish()
+
+
+def _next_micro_batches(iterator: Any, accum: int) -> tuple[list[dict[str, Any]], bool]:
+    """Up to `accum` micro-batches, and whether the epoch ran out while drawing them."""
+    micro = []
+    for _ in range(accum):
+        try:
+            micro.append(next(iterator))
+        except StopIteration:
+            return micro, True
+    return micro, False
 
 
 def _has_accelerator() -> bool:

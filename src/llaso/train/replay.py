@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -120,31 +121,32 @@ def replay_samples(prompts: Sequence[str], answers: Sequence[str | None], split:
     return samples
 
 
-def base_answers(llaso, prompts: Sequence[str], batch_size: int = 16, max_new_tokens: int = 96,
+def base_answers(engine: Any, prompts: Sequence[str], batch_size: int = 16, max_new_tokens: int = 96,
                  progress: bool = True) -> list[str | None]:
-    """Greedy answers of the model (meant: the untouched base LLM) to text-only prompts."""
+    """Greedy answers of the engine's model (meant: the untouched base LLM) to text-only prompts."""
     from tqdm import tqdm
 
-    from llaso.inference.sampling import SamplingParams
+    from llaso.generation.sampling import SamplingParams
 
     params = SamplingParams(max_new_tokens=max_new_tokens)
     out: list[str | None] = []
     for at in tqdm(range(0, len(prompts), batch_size), desc="replay", unit="batch", disable=not progress):
         chunk = prompts[at : at + batch_size]
-        results = llaso.chat_batch([[{"role": "user", "content": p}] for p in chunk], params, batch_size=batch_size)
+        encoded = [engine.processor.encode([{"role": "user", "content": p}]) for p in chunk]
+        results = engine.generate(encoded, params)
         out += [finished_answer(r.text or "", r.num_tokens < max_new_tokens) for r in results]
     return out
 
 
-def base_llaso(llm: str | Path | None = None, home: Path | None = None):
-    """The base LLM with no trained audio weights, wrapped for chat (text prompts only)."""
-    from llaso.inference.api import Llaso
-    from llaso.model.base_weights import ensure_smollm2_135m_instruct, ensure_whisper_tiny_en
-    from llaso.model.compose import compose_from_base
+def base_engine(llm: str | Path | None = None, home: Path | None = None) -> Any:
+    """A decoding engine over the base LLM with no trained audio weights (text prompts only)."""
+    from llaso.checkpoints.base_weights import ensure_smollm2_135m_instruct, ensure_whisper_tiny_en
+    from llaso.checkpoints.compose import compose_from_base
+    from llaso.generation.engine import Engine
 
     lm_dir = Path(llm) if llm else ensure_smollm2_135m_instruct(home)
     model, processor = compose_from_base(ensure_whisper_tiny_en(home), lm_dir)
-    return Llaso(model.eval(), processor)
+    return Engine(model.eval(), processor)
 
 
 def write_replay(out: str | Path, n: int = 800, seed: int = 0, llm: str | Path | None = None,
@@ -152,7 +154,7 @@ def write_replay(out: str | Path, n: int = 800, seed: int = 0, llm: str | Path |
                  progress: bool = True) -> Path:
     """Generate the replay file (atomically); returns its path."""
     prompts = replay_prompts(n, seed, exclude=heldout_prompts())
-    answers = base_answers(base_llaso(llm, home), prompts, batch_size, max_new_tokens, progress)
+    answers = base_answers(base_engine(llm, home), prompts, batch_size, max_new_tokens, progress)
     out = Path(out)
     write_json_atomic(out, replay_samples(prompts, answers))
     return out

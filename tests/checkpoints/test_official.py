@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from safetensors.torch import save_file
 
 from llaso.data.schema import sample_to_messages
-from llaso.model.convert.llaso_base import (
+from llaso.checkpoints.official import (
     OFFICIAL_SYSTEM_PROMPT,
     OfficialCheckpointError,
     convert_llaso_base,
@@ -22,8 +21,6 @@ from llaso.processing.messages import flatten_messages
 
 USER_HEADER = "<|start_header_id|>user<|end_header_id|>"
 ASSISTANT_HEADER = "<|start_header_id|>assistant<|end_header_id|>\n\n"
-MARKERS = ["<Audio>", "</Audio>", "<audio_start>", "<audio_end>"]
-LLAMA_SPECIALS = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
 SAMPLES = [  # human values as LLaSO-Eval writes them: text then audio, audio then text, audio only
     "Transcribe the spoken words from the following audio clip. Ensure the text matches exactly "
     "what was said, and return no other information.<audio>",
@@ -44,98 +41,6 @@ def official_prompt(human: str, answer: str = "an answer", system: str = OFFICIA
     else:
         text = text.replace("<audio>", "<Audio><audio_start><audio><audio_end></Audio>\n")
     return text.split(ASSISTANT_HEADER)[0] + ASSISTANT_HEADER
-
-
-def _tiny_tokenizer():
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    backend = Tokenizer(models.BPE(unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    backend.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=400,
-        special_tokens=["<unk>", *LLAMA_SPECIALS],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    backend.train_from_iterator([*SAMPLES, OFFICIAL_SYSTEM_PROMPT, "user assistant system"] * 3, trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, bos_token="<|begin_of_text|>", eos_token="<|eot_id|>", unk_token="<unk>",
-        pad_token="<unk>",
-    )
-    tokenizer.add_special_tokens({"additional_special_tokens": MARKERS})  # as the mmtag recipe does
-    return tokenizer
-
-
-def _tiny_parts(vocab_size: int):
-    from transformers import LlamaConfig, LlamaForCausalLM, WhisperConfig
-    from transformers.models.whisper.modeling_whisper import WhisperEncoder
-
-    torch.manual_seed(0)
-    text_config = LlamaConfig(
-        vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
-        tie_word_embeddings=True, bos_token_id=1, eos_token_id=5,
-    )
-    whisper_config = WhisperConfig(
-        d_model=128, encoder_layers=2, decoder_layers=2, encoder_attention_heads=2, decoder_attention_heads=2,
-        encoder_ffn_dim=256, decoder_ffn_dim=256, num_mel_bins=128, max_source_positions=1500, vocab_size=100,
-        pad_token_id=0, bos_token_id=1, eos_token_id=2, decoder_start_token_id=3, max_target_positions=32,
-    )
-    llm = LlamaForCausalLM(text_config)
-    encoder = WhisperEncoder(whisper_config)
-    projector = torch.nn.Sequential(torch.nn.Linear(128, 64), torch.nn.GELU(), torch.nn.Linear(64, 64))
-    return text_config, whisper_config, llm, encoder, projector
-
-
-def _official_config(text_config, tower_path: str) -> dict:
-    config = text_config.to_dict()
-    config.update({
-        "model_type": "llava_llama", "architectures": ["LlavaLlamaForCausalLM"],
-        "mm_audio_tower": tower_path, "audio_projector_type": "mlp2x_gelu", "mm_audio_hidden_size": 128,
-        "mm_audio_select_layer": -1, "mm_audio_select_feature": "patch", "mm_use_audio_start_end": True,
-        "tune_mm_audio_projector": False, "use_mm_proj": True, "language": "English", "task": "transcribe",
-        "local_files_only": False, "tokenizer_model_max_length": 2048, "tokenizer_padding_side": "right",
-    })
-    return config
-
-
-def _write_official(root: Path, *, tower_inside: bool) -> dict:
-    """A tiny checkpoint in the official layout; returns the original modules for comparison."""
-    tokenizer = _tiny_tokenizer()
-    text_config, whisper_config, llm, encoder, projector = _tiny_parts(len(tokenizer))
-    src = root / ("official" if tower_inside else "official-no-tower")
-    src.mkdir(parents=True)
-    tower_dir = root / "whisper-large-v3-tiny"
-    state = {k: v for k, v in llm.state_dict().items() if k != "lm_head.weight"}  # tied, as Llama-3.2
-    state.update({f"model.mm_audio_aligner.projector.{k}": v for k, v in projector.state_dict().items()})
-    if tower_inside:
-        state.update({f"model.audio_tower.audio_tower.{k}": v for k, v in encoder.state_dict().items()})
-    else:
-        from transformers import WhisperForConditionalGeneration
-
-        whisper = WhisperForConditionalGeneration(whisper_config)
-        whisper.model.encoder.load_state_dict(encoder.state_dict())
-        whisper.save_pretrained(tower_dir)
-    names = sorted(state)
-    half = len(names) // 2
-    shards = {"model-00001-of-00002.safetensors": names[:half], "model-00002-of-00002.safetensors": names[half:]}
-    weight_map = {}
-    for file_name, keys in shards.items():
-        save_file({k: state[k].contiguous() for k in keys}, str(src / file_name))
-        weight_map.update({k: file_name for k in keys})
-    (src / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
-    tower_name = "/nonexistent/whisper-large-v3" if tower_inside else str(tower_dir)
-    (src / "config.json").write_text(json.dumps(_official_config(text_config, tower_name)))
-    generation = {"bos_token_id": 1, "eos_token_id": [5], "do_sample": False}
-    (src / "generation_config.json").write_text(json.dumps(generation))
-    tokenizer.save_pretrained(src)
-    return {"src": src, "tower_dir": tower_dir, "llm": llm, "encoder": encoder, "projector": projector}
-
-
-@pytest.fixture(scope="module")
-def official(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    return _write_official(tmp_path_factory.mktemp("llaso-base"), tower_inside=True)
 
 
 @pytest.fixture(scope="module")
@@ -225,8 +130,8 @@ def test_forward_pass_and_direct_load_agree(official: dict, converted, clip_5s: 
         torch.testing.assert_close(direct(**batch).logits, logits)
 
 
-def test_separate_audio_tower_directory(tmp_path: Path) -> None:
-    official = _write_official(tmp_path, tower_inside=False)
+def test_separate_audio_tower_directory(write_official, tmp_path: Path) -> None:
+    official = write_official(tmp_path, tower_inside=False)
     with pytest.raises(OfficialCheckpointError, match="--audio-tower"):
         broken = json.loads((official["src"] / "config.json").read_text())
         broken["mm_audio_tower"] = "openai/whisper-large-v3"  # a hub name: never downloaded
@@ -253,3 +158,75 @@ def test_cli_converts(official: dict, tmp_path: Path) -> None:
     assert main(["convert", "llaso-base", str(official["src"]), str(tmp_path / "cli")]) == 0
     assert json.loads((tmp_path / "cli" / "config.json").read_text())["model_type"] == "llaso"
     assert main(["convert", "llaso-base", str(official["src"]), str(tmp_path / "cli")]) == 2  # exists
+
+
+# The official conv_llama32_audio_v1_mmtag system prompt, verbatim (no space after "language.").
+LITERAL_SYSTEM_PROMPT = (
+    "A chat between a curious user and an artificial intelligence assistant. The assistant is able to understand "
+    "the audio content that the user provides, and assist the user with a variety of tasks using natural language."
+    "The audio content will be provided with the following format: <Audio>audio content</Audio>."
+)
+SYSTEM_BLOCK = f"<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n{LITERAL_SYSTEM_PROMPT}<|eot_id|>"
+
+
+def test_system_prompt_is_the_official_literal() -> None:
+    assert OFFICIAL_SYSTEM_PROMPT == LITERAL_SYSTEM_PROMPT
+
+
+@pytest.mark.parametrize("layout, parts, expected_user", [
+    ("t,a", [{"type": "text", "text": "Transcribe the audio."}, "AUDIO"],
+     "Transcribe the audio.\n<Audio><audio_start><|audio|><audio_end></Audio>\n\n<|eot_id|>"),
+    ("a,t", ["AUDIO", {"type": "text", "text": "The weather is fine."}],
+     "<Audio><audio_start><|audio|><audio_end></Audio>\nThe weather is fine.<|eot_id|>"),
+    ("a", [{"type": "text", "text": "Listen to the audio and respond accordingly."}, "AUDIO"],
+     "Listen to the audio and respond accordingly.\n<Audio><audio_start><|audio|><audio_end></Audio>\n\n<|eot_id|>"),
+])
+def test_three_layouts_render_as_the_official_code(converted, clip_5s: Path, layout, parts, expected_user) -> None:
+    """The full rendered prompt per layout, written out literally (not built from our constants)."""
+    from llaso.inference.api import user_message
+
+    _, _, processor = converted
+    content = [{"type": "audio", "path": str(clip_5s)} if p == "AUDIO" else p for p in parts]
+    text = next((p["text"] for p in parts if p != "AUDIO"), None)
+    assert user_message(text, str(clip_5s), layout=layout)["content"] == content  # the API's order
+    flat = flatten_messages([{"role": "user", "content": content}], processor.settings.audio_token)
+    rendered = processor.render(flat.turns, add_generation_prompt=True)
+    assert rendered == (f"{SYSTEM_BLOCK}<|start_header_id|>user<|end_header_id|>\n\n{expected_user}"
+                        "<|start_header_id|>assistant<|end_header_id|>\n\n")
+
+
+def test_fidelity_windows_follow_the_official_chunks(converted) -> None:
+    """ceil(L / 480,001) windows, each kept to its first 30 s; past 20, an error saying what to do."""
+    from llaso.errors import AudioError
+
+    _, _, processor = converted
+    assert len(processor.featurize(np.zeros(480_001, np.float32))) == 1  # ours used to make 2
+    assert len(processor.featurize(np.zeros(480_002, np.float32))) == 2
+    assert processor.audio_token_count(300.0) == 10 * 1500
+    with pytest.raises(AudioError, match="long_audio='map_reduce'"):
+        processor.featurize(np.zeros(20 * 480_001 + 1, np.float32))
+
+
+def test_own_audio_tower_wins_over_the_flag(official: dict, write_official, tmp_path: Path) -> None:
+    from llaso.checkpoints.official import AudioTowerIgnoredWarning
+
+    other = write_official(tmp_path, tower_inside=False)  # a different, random tower folder
+    with pytest.warns(AudioTowerIgnoredWarning):
+        model, _ = load_official_as_llaso(official["src"], audio_tower_path=other["tower_dir"])
+    for name, tensor in official["encoder"].state_dict().items():
+        torch.testing.assert_close(model.state_dict()[f"audio_tower.{name}"], tensor, rtol=0, atol=0)
+
+
+def test_an_import_with_the_old_system_prompt_says_how_to_reimport(converted, tmp_path: Path) -> None:
+    import shutil
+
+    from llaso.checkpoints import load
+    from llaso.checkpoints.llaso_folder import IMPORT_RECORD, OutdatedImportWarning
+
+    dst, _, _ = converted
+    old = tmp_path / "old-import"
+    shutil.copytree(dst, old)
+    record = json.loads((old / IMPORT_RECORD).read_text())
+    (old / IMPORT_RECORD).write_text(json.dumps({**record, "system_prompt": "You are a helpful assistant."}))
+    with pytest.warns(OutdatedImportWarning, match="llaso convert llaso-base"):
+        load(old)

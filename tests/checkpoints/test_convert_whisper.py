@@ -11,8 +11,8 @@ import pytest
 import soundfile as sf
 import torch
 
-from llaso.model.base_weights import WHISPER_TINY_EN, locate_package_file
-from llaso.model.convert.ctranslate2_whisper import (
+from llaso.checkpoints.base_weights import WHISPER_TINY_EN, locate_package_file
+from llaso.checkpoints.convert.ctranslate2_whisper import (
     CTranslate2FormatError,
     convert_ctranslate2_whisper,
     read_ctranslate2_model,

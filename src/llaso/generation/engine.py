@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from transformers import DynamicCache
 
-from llaso.inference.sampling import SamplingParams, next_tokens
+from llaso.generation.sampling import SamplingParams, next_tokens
 from llaso.model.adapter import language_model_for, routes_text_to_base
 from llaso.model.modeling_llaso import LlasoForConditionalGeneration
 from llaso.processing import EncodedConversation, LlasoProcessor

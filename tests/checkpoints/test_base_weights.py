@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from llaso.model import base_weights
-from llaso.model.base_weights import (
+from llaso.checkpoints import base_weights
+from llaso.checkpoints.base_weights import (
     MARKER,
     WHISPER_TINY_EN,
     BaseModelSource,
@@ -77,7 +77,7 @@ def test_leftovers_of_killed_runs_are_replaced(tmp_path: Path) -> None:
 
 
 def test_concurrent_processes_agree(tmp_path: Path) -> None:
-    code = "import sys; from llaso.model.base_weights import ensure_whisper_tiny_en as e; print(e(sys.argv[1]))"
+    code = "import sys; from llaso.checkpoints.base_weights import ensure_whisper_tiny_en as e; print(e(sys.argv[1]))"
     procs = [
         subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
         for _ in range(2)

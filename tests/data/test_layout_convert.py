@@ -7,7 +7,7 @@ import json
 import pytest
 
 from llaso.cli.main import main
-from llaso.data.layouts import convert_sample, make_speaker, text_query
+from llaso.data.layout_convert import convert_sample, make_speaker, text_query
 from llaso.data.schema import iter_samples, sample_to_messages
 from llaso.data.validate import validate_path
 from llaso.errors import LlasoError

@@ -1,4 +1,4 @@
-"""Build a LlasoForConditionalGeneration from parts without paying for random initialisation."""
+"""Build a LlasoForConditionalGeneration from tensors without paying for random initialisation."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
+from llaso.errors import LlasoError
 from llaso.model.configuration_llaso import LlasoConfig
 from llaso.model.modeling_llaso import LlasoForConditionalGeneration
 
@@ -18,6 +19,17 @@ def read_safetensors(path: Path, prefix_from: str = "", prefix_to: str = "") -> 
     """Tensors of one file, keys re-rooted from `prefix_from` to `prefix_to` (others dropped)."""
     state = load_file(str(path))
     return {prefix_to + k[len(prefix_from):]: v for k, v in state.items() if k.startswith(prefix_from)}
+
+
+def folder_state(folder: Path, prefix_from: str, prefix_to: str) -> dict[str, torch.Tensor]:
+    """All *.safetensors tensors of a folder, keys re-rooted (see read_safetensors)."""
+    files = sorted(Path(folder).glob("*.safetensors"))
+    if not files:
+        raise LlasoError(f"{folder}: no *.safetensors weights (convert .bin checkpoints first)")
+    state: dict[str, torch.Tensor] = {}
+    for file in files:
+        state.update(read_safetensors(file, prefix_from, prefix_to))
+    return state
 
 
 def assemble_model(config: LlasoConfig, state: dict[str, torch.Tensor], dtype: torch.dtype = torch.float32,

@@ -46,13 +46,12 @@ Prompt (`--version llama32_audio_v1_mmtag`, `mm_use_audio_start_end=True`)
 - The prompt fed to `generate` is the rendering cut right after
   `<|start_header_id|>assistant<|end_header_id|>\\n\\n`.
 
-Not verifiable from the sources available here (the repository's `conversation.py` and
-`constants.py` were not among them): the text of the template's system prompt, whether the
-rendering itself starts with `<|begin_of_text|>` (the official tokenizer also adds one, which
-would give two BOS tokens), and the literal marker strings behind
-DEFAULT_AUDIO_START/END_TOKEN (taken here as `<audio_start>`/`<audio_end>`).
-`OFFICIAL_SYSTEM_PROMPT` below is the LLaVA-family speech default; pass `system_prompt=`
-(CLI `--system-prompt`) to override once the official text is known.
+The template's system prompt is `conv_llama32_audio_v1_mmtag.system` in the official
+`llaso/conversation.py`, verbatim (no space after "language."); its LLAMA_3 rendering starts
+with the system header (the tokenizer adds the one `<|begin_of_text|>`), and
+DEFAULT_AUDIO_START/END_TOKEN are `<audio_start>`/`<audio_end>` (`llaso/constants.py`).
+Checkpoints imported before llaso used this prompt record another one in llaso_import.json;
+loading them warns and says how to re-import.
 
 Our side: `LlasoConfig` in fidelity mode (`encoder_mode="padded"`, `stack_factor=1`), the
 tokenizer with `<|audio|>` added, a 128-bin WhisperFeatureExtractor, and a chat template
@@ -67,10 +66,12 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llaso.checkpoints.llaso_folder import IMPORT_RECORD
 from llaso.errors import LlasoError
 
 logger = logging.getLogger(__name__)
@@ -78,9 +79,10 @@ logger = logging.getLogger(__name__)
 OFFICIAL_MODEL_TYPE = "llava_llama"
 AUDIO_TOKEN = "<|audio|>"
 OFFICIAL_SYSTEM_PROMPT = (
-    "You are a helpful language and speech assistant. You are able to understand the speech "
-    "content that the user provides, and assist the user with a variety of tasks using natural "
-    "language."
+    "A chat between a curious user and an artificial intelligence assistant. "
+    "The assistant is able to understand the audio content that the user provides, and assist the user "
+    "with a variety of tasks using natural language."
+    "The audio content will be provided with the following format: <Audio>audio content</Audio>."
 )
 BEGIN_OF_TEXT = "<|begin_of_text|>"
 OFFICIAL_MARKER_TOKENS = ("<Audio>", "</Audio>", "<audio_start>", "<audio_end>")
@@ -98,6 +100,10 @@ _WRAPPER_FIELDS = re.compile(
 # Whisper attention heads are 64 wide in every released size (tiny .. large-v3).
 WHISPER_HEAD_DIM = 64
 MAX_SHARD_BYTES = 4 * 1024**3
+
+
+class AudioTowerIgnoredWarning(UserWarning):
+    """An encoder folder was given for a checkpoint that holds its own encoder weights."""
 
 
 class OfficialCheckpointError(LlasoError, ValueError):
@@ -293,7 +299,16 @@ def read_official_checkpoint(src: Path, *, audio_tower_path: Path | None = None,
         candidate = Path(str(official.get("mm_audio_tower", ""))).expanduser()
         if candidate.is_dir():
             audio_tower_path = candidate
-    if audio_tower_path is not None:
+    if audio_tower_path is not None and tower:
+        # The checkpoint's own tower is the one it was trained with (an encoder-tuned variant
+        # differs from stock Whisper): the folder only lends its feature extractor settings.
+        warnings.warn(
+            f"{src} holds its own audio tower weights; they are used, not those in {audio_tower_path}",
+            AudioTowerIgnoredWarning,
+            stacklevel=3,
+        )
+        feature_dir = Path(audio_tower_path)
+    elif audio_tower_path is not None:
         tower, audio_config = _tower_from_directory(Path(audio_tower_path))
         feature_dir = Path(audio_tower_path)
     elif not tower:
@@ -336,7 +351,8 @@ def read_official_checkpoint(src: Path, *, audio_tower_path: Path | None = None,
     settings = ProcessorSettings(
         audio_token=AUDIO_TOKEN, stack_factor=1, encoder_mode="padded", max_audio_windows=20
     )
-    processor = LlasoProcessor(tokenizer, feature_extractor, official_chat_template(system_prompt), settings)
+    processor = LlasoProcessor(tokenizer, feature_extractor, official_chat_template(system_prompt), settings,
+                               audio_config)
     config = LlasoConfig(
         audio_config=audio_config,
         text_config=text_config,
@@ -405,7 +421,7 @@ def convert_llaso_base(src: Path, dst: Path, *, audio_tower_path: Path | None = 
         imported.processor.save_pretrained(work)
         if imported.generation_config is not None:
             (work / "generation_config.json").write_text(json.dumps(imported.generation_config, indent=2) + "\n")
-        (work / "llaso_import.json").write_text(json.dumps({
+        (work / IMPORT_RECORD).write_text(json.dumps({
             "source": str(src.resolve()),
             "audio_tower": str(audio_tower_path) if audio_tower_path else "checkpoint",
             "system_prompt": system_prompt,
@@ -426,7 +442,7 @@ def load_official_as_llaso(src: Path, *, audio_tower_path: Path | None = None, d
     """Load an official LLaSO-Base directory straight into (LlasoForConditionalGeneration, LlasoProcessor)."""
     import torch
 
-    from llaso.model.loading import assemble_model
+    from llaso.checkpoints.assemble import assemble_model
 
     imported = read_official_checkpoint(Path(src), audio_tower_path=audio_tower_path, system_prompt=system_prompt)
     model = assemble_model(imported.config, imported.state, dtype=dtype or torch.float32)

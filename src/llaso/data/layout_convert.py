@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from llaso.data.schema import AUDIO_PLACEHOLDER, SampleFormatError, reference_text, sample_label
-from llaso.data.tasks import LAYOUT_TAGS, LAYOUTS
+from llaso.data.layout import LISTEN_PROMPT, Layout
 
 Speaker = Callable[[str], tuple[np.ndarray, dict]]  # text -> (16 kHz samples, tts info)
 
@@ -58,7 +58,7 @@ def convert_sample(
     audio_dir: str | os.PathLike,
     json_dir: str | os.PathLike,
     name: str,
-    listen_prompt: str = "Listen to the audio and respond accordingly.",
+    listen_prompt: str = LISTEN_PROMPT,
 ) -> dict:
     """A new sample in `layout`, its audio written to `audio_dir/name.wav` (16 kHz WAV).
 
@@ -66,8 +66,10 @@ def convert_sample(
     """
     import soundfile as sf
 
-    if layout not in LAYOUTS:
-        raise SampleFormatError(f"unknown layout {layout!r}; choose from {', '.join(LAYOUTS)}")
+    try:
+        layout = Layout.parse(layout).value
+    except ValueError as exc:
+        raise SampleFormatError(str(exc)) from None
     query = text_query(sample)
     if layout == "t,a":
         if not query.input:
@@ -98,7 +100,8 @@ def make_speaker(engine: str, voice_name: str, *, augment: bool = False, seed: i
                  rate: float = 1.0) -> Speaker:
     """A `Speaker` from a TTS engine and voice name, optionally augmenting each clip."""
     from llaso.data.augment import AugmentSpec, apply_augment, random_spec
-    from llaso.data.tts.base import Voice, get_backend
+    from llaso.data.tts.base import Voice
+    from llaso.data.tts.registry import get_backend
     from llaso.data.tts.voices import voice_catalogue
 
     known = {v.id: v for v in voice_catalogue()}
@@ -117,4 +120,4 @@ def make_speaker(engine: str, voice_name: str, *, augment: bool = False, seed: i
 
 
 def layout_tag(layout: str) -> str:
-    return LAYOUT_TAGS[layout]
+    return Layout.parse(layout).tag

@@ -1,0 +1,106 @@
+"""Whisper's encoder at a clip's real length (trimmed) or padded to 30 s (as Whisper trained).
+
+transformers' `WhisperEncoder.forward` insists on 3,000 mel frames (30 s), so the encoder's
+parts are run directly here: the two convolutions with GELU, the positional embeddings sliced
+to the frame count, the layers, the final norm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from llaso.model.encoders.base import (
+    SAMPLING_RATE,
+    AudioEncoder,
+    EncoderFrames,
+    check_extra_layers,
+    layer_normalised,
+)
+
+HOP_LENGTH = 160  # 100 mel frames per second
+
+
+def encoded_length(num_mel_frames: int) -> int:
+    """Encoder frames for a mel length: the second convolution has stride 2."""
+    return (num_mel_frames + 1) // 2
+
+
+class WhisperFamily(AudioEncoder):
+    def build(self) -> nn.Module:
+        from transformers.models.whisper.modeling_whisper import WhisperEncoder
+
+        return WhisperEncoder(self.config)
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.config.d_model)
+
+    @property
+    def num_layers(self) -> int:
+        return int(self.config.encoder_layers)
+
+    @property
+    def no_split_modules(self) -> list[str]:
+        return ["WhisperEncoderLayer"]
+
+    def feature_extractor(self, folder: Any = None) -> Any:
+        from transformers import WhisperFeatureExtractor
+
+        if folder is not None:
+            return WhisperFeatureExtractor.from_pretrained(folder)
+        return WhisperFeatureExtractor(feature_size=self.config.num_mel_bins)
+
+    def featurize(self, feature_extractor: Any, window: np.ndarray, mode: str, stack_factor: int) -> EncoderFrames:
+        if mode == "padded":
+            feats = feature_extractor(window, sampling_rate=SAMPLING_RATE, return_tensors="np")
+            mel = torch.from_numpy(feats["input_features"][0])
+            return EncoderFrames(mel, mel.shape[-1] // 2)
+        unit = HOP_LENGTH * 2 * stack_factor  # so mel frames stack evenly into tokens
+        padded_len = max(unit, -(-len(window) // unit) * unit)
+        window = np.pad(window, (0, padded_len - len(window)))
+        feats = feature_extractor(window, sampling_rate=SAMPLING_RATE, padding="longest", return_tensors="np")
+        mel = torch.from_numpy(feats["input_features"][0])
+        return EncoderFrames(mel, encoded_length(mel.shape[-1]))
+
+    def encode(self, module: nn.Module, features: torch.Tensor, lengths: Sequence[int],
+               extra_layers: Sequence[int] = ()) -> list[torch.Tensor]:
+        """Padding frames are masked out of attention, so a clip encodes the same alone or batched."""
+        lengths = [int(n) for n in lengths]
+        max_positions = module.embed_positions.num_embeddings
+        padded = any(n < features.shape[-1] for n in lengths)
+        if padded:
+            mel_valid = torch.arange(features.shape[-1], device=features.device)[None, :]
+            mel_valid = (mel_valid < torch.tensor(lengths, device=features.device)[:, None])[:, None, :]
+            features = features * mel_valid.to(features.dtype)
+        x = nn.functional.gelu(module.conv1(features))
+        if padded:
+            # GELU(bias) is not zero: clear padded frames so conv2 sees what a lone clip sees.
+            x = x * mel_valid.to(x.dtype)
+        x = nn.functional.gelu(module.conv2(x))
+        x = x.permute(0, 2, 1)  # [N, T_enc, D]
+        frames = x.shape[1]
+        if frames > max_positions:
+            raise ValueError(f"{frames} encoder frames exceed Whisper's {max_positions} positions (30 s)")
+        x = x + module.embed_positions.weight[:frames].to(x.dtype)
+
+        enc_lengths = [encoded_length(n) for n in lengths]
+        attention_mask = None
+        if any(n < frames for n in enc_lengths):
+            valid = torch.arange(frames, device=x.device)[None, :] < torch.tensor(enc_lengths, device=x.device)[:, None]
+            blocked = torch.zeros(valid.shape, dtype=x.dtype, device=x.device)
+            blocked.masked_fill_(~valid, torch.finfo(x.dtype).min)
+            attention_mask = blocked[:, None, None, :].expand(-1, 1, frames, -1)
+        check_extra_layers(extra_layers, len(module.layers))
+        hidden = [x]
+        for layer in module.layers:
+            x = layer(x, attention_mask)
+            hidden.append(x)
+        x = module.layer_norm(x)
+        if extra_layers:
+            x = torch.cat([x, *layer_normalised([hidden[i] for i in extra_layers], x.shape[-1])], dim=-1)
+        return [x[i, :n] for i, n in enumerate(enc_lengths)]
