@@ -9,10 +9,9 @@ the normalised score need. New metrics register with `register_metric`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
-from llaso.eval.edit_distance import levenshtein
 from llaso.eval.text_normalize import first_number, ipa_symbols, normalize_label, normalize_transcript
 
 # (predictions, references, **options) -> value; closed-set metrics also take `labels=`.
@@ -63,6 +62,19 @@ def _check_lengths(predictions: Sequence[str], references: Sequence[str]) -> Non
         raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
 
 
+def edit_distance(a: Sequence[Hashable], b: Sequence[Hashable]) -> int:
+    """Levenshtein distance between two token sequences (rapidfuzz).
+
+    Tokens are numbered first, as jiwer does, so two distinct tokens can never share a hash.
+    """
+    from rapidfuzz.distance import Levenshtein
+
+    ids: dict[Hashable, int] = {}
+    return Levenshtein.distance(
+        [ids.setdefault(t, len(ids)) for t in a], [ids.setdefault(t, len(ids)) for t in b]
+    )
+
+
 def corpus_error_rate(
     predictions: Sequence[str],
     references: Sequence[str],
@@ -78,7 +90,7 @@ def corpus_error_rate(
     length = 0
     for prediction, reference in zip(predictions, references):
         ref_tokens = tokenize(reference)
-        errors += levenshtein(tokenize(prediction), ref_tokens)
+        errors += edit_distance(tokenize(prediction), ref_tokens)
         length += len(ref_tokens)
     return errors / length if length else None
 
