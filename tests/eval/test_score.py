@@ -73,7 +73,7 @@ def test_task_field_wins_over_the_file_name(tmp_path: Path) -> None:
     (tmp_path / "notes.json").write_text(json.dumps([{"no": "task"}]))
     results = score_path(tmp_path, ScoreOptions(progress=False))
     assert results["files"]["my_numbers"]["task"] == "PP"
-    assert results["files"]["my_numbers"]["metrics"] == {"mae": 2.0, "parsed": 2}
+    assert results["files"]["my_numbers"]["metrics"] == {"mae": 2.0, "parsed": 2, "mae_corrected": 2.0}
     assert results["overall"]["skipped_files"] == ["notes.json"]
 
 

@@ -87,7 +87,8 @@ def _json_lines(text: str) -> tuple[list[Any], list[int]]:
     """One JSON value per line; each line that does not parse is one damaged record."""
     objects: list[Any] = []
     damaged: list[int] = []
-    for number, line in enumerate(text.splitlines(), 1):
+    # Newlines only: splitlines() would also cut at U+0085 or U+2028 inside a record's text.
+    for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:
