@@ -118,9 +118,10 @@ def test_cli_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Captu
 
 def test_json_lines_keep_records_whose_text_holds_unicode_line_separators(tmp_path: Path) -> None:
     # U+0085 and U+2028 are line breaks to str.splitlines(), not to JSON Lines (one record per "\n").
-    records = [_record("Male.", "Male", utt="it\x85s fine"), _record("Female.", "female", utt="a\u2028b")]
+    records = [_record("Male.", "Male"), _record("Male.", "Male", utt="it\x85s fine"),
+               _record("Female.", "female", utt="a\u2028b")]
     (tmp_path / "vctk_gender_classification_test.jsonl").write_text(
         "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     results = score_path(tmp_path, ScoreOptions(progress=False))
     info = results["files"]["vctk_gender_classification_test"]
-    assert (info["n"], info["invalid"], info["metrics"]["accuracy"]) == (2, 0, 1.0)
+    assert (info["n"], info["invalid"], info["metrics"]["accuracy"]) == (3, 0, 1.0)
