@@ -8,6 +8,7 @@ the corrected MAE.
 
 from __future__ import annotations
 
+import math
 import re
 
 _DIGITS = re.compile(r"\d+")
@@ -61,7 +62,7 @@ def read_pitch(text: str) -> int | None:
         value = float(text)
     except ValueError:
         value = None
-    if value is not None and value == value:  # NaN falls through to the number search
+    if value is not None and not math.isnan(value):  # NaN falls through to the number search
         return _rounded(value)
     numbers = _DECIMAL.findall(text)
     if not numbers:
