@@ -330,8 +330,10 @@ def official_absolute_errors(
     errors: list[int | None] = []
     for prediction, reference in zip(predictions, references):
         p, r = read(prediction), read(reference)
-        usable = p is not None and r is not None and (reader != "pitch" or (low <= p <= high and low <= r <= high))
-        errors.append(abs(p - r) if usable else None)  # type: ignore[operator]
+        if p is None or r is None or (reader == "pitch" and not (low <= p <= high and low <= r <= high)):
+            errors.append(None)
+        else:
+            errors.append(abs(p - r))
     return errors
 
 
