@@ -128,3 +128,48 @@ def test_rubric_is_stored_in_the_package() -> None:
     rubric = load_rubric()
     for field in ("{question}", "{reference}", "{prediction}", "Score:"):
         assert field in rubric
+
+
+def _spaced_answers_dir(root: Path) -> Path:
+    """Answers with whitespace around them, as models often print."""
+    root.mkdir()
+    answers = [" Answer 0.", "Answer 1.\n\n", "\tSomething else. "]
+    records = [
+        {"voice": [f"q{i}.wav"], "conversations": [
+            {"from": "human", "value": f"Question {i}?<audio>"}, {"from": "gpt", "value": f"Answer {i}."}],
+         "answer": answer}
+        for i, answer in enumerate(answers)
+    ]
+    (root / "dolly_input_1_test.json").write_text(json.dumps(records))
+    return root
+
+
+def test_an_answer_with_surrounding_whitespace_finds_its_official_verdict(tmp_path: Path) -> None:
+    predictions = _spaced_answers_dir(tmp_path / "sys")
+    (predictions / "gpt_result").mkdir()
+    # The official judge script stores each prediction stripped.
+    verdicts = [(0, "Answer 0.", 5), (1, "Answer 1.", 4), (2, "Something else.", 1)]
+    (predictions / "gpt_result" / "dolly_input_1_test.jsonl").write_text("".join(
+        json.dumps({"file": "dolly_input_1_test.json", "index": i, "predicted": p, "reference": f"Answer {i}.",
+                    "evaluation": f"Score: {n}\nExplanation: -"}) + "\n" for i, p, n in verdicts))
+    # No judge is configured: every answer must find its verdict, or this raises.
+    results = score_path(predictions, ScoreOptions(progress=False))
+    metrics = results["files"]["dolly_input_1_test"]["metrics"]
+    assert (metrics["judged"], metrics["judge_score"]) == (3, pytest.approx(10 / 3))
+
+
+def test_the_judge_is_shown_and_stores_answers_stripped(loopback, tmp_path: Path) -> None:
+    server = loopback(grading_judge)
+    predictions = _spaced_answers_dir(tmp_path / "sys")
+    options = _options(server, tmp_path / "c.sqlite")
+    out = tmp_path / "out"
+    results = score_path(predictions, ScoreOptions(judge=options.judge, progress=False, write_verdicts_to=out))
+    assert results["files"]["dolly_input_1_test"]["metrics"]["judge_score"] == pytest.approx(4.0)
+    shown = sorted(re.search(r"Model answer:\n(.*?)\n\nGrade", r["messages"][-1]["content"], re.S).group(1)
+                   for r in server.requests)
+    assert shown == ["Answer 0.", "Answer 1.", "Something else."]
+    written = [json.loads(line) for line in (out / "gpt_result" / "dolly_input_1_test.jsonl").read_text().splitlines()]
+    assert [w["predicted"] for w in written] == ["Answer 0.", "Answer 1.", "Something else."]
+    # The written verdicts serve a rerun without a judge.
+    again = score_path(predictions, ScoreOptions(progress=False, verdict_dir=out / "gpt_result"))
+    assert again["files"]["dolly_input_1_test"]["metrics"]["judged"] == 3

@@ -39,8 +39,9 @@ def test_endpoint_run_writes_official_layout_and_scores(split_maker, loopback, l
     assert results == json.loads((out / "results.json").read_text())
     assert results["system"] == "listener"
     assert results["files"]["ASR_ta_test"]["metrics"]["wer"] == pytest.approx(1 / 32)
-    assert results["files"]["SGC_ta_test"]["metrics"] == pytest.approx({"accuracy": 5 / 6, "abstention_rate": 1 / 6})
-    assert results["files"]["PP_ta_test"]["metrics"] == {"mae": 0.0, "parsed": 6}
+    sgc, pp = results["files"]["SGC_ta_test"]["metrics"], results["files"]["PP_ta_test"]["metrics"]
+    assert (sgc["accuracy"], sgc["abstention_rate"]) == pytest.approx((5 / 6, 1 / 6))
+    assert (pp["mae"], pp["parsed"]) == (0.0, 6)
     written = json.loads((out / "SGC_ta_test.json").read_text())
     original = json.loads((data / "SGC_ta_test.json").read_text())
     assert [r["answer"] for r in written][:2] == ["Male", "I am not sure."]

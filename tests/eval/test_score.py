@@ -73,7 +73,7 @@ def test_task_field_wins_over_the_file_name(tmp_path: Path) -> None:
     (tmp_path / "notes.json").write_text(json.dumps([{"no": "task"}]))
     results = score_path(tmp_path, ScoreOptions(progress=False))
     assert results["files"]["my_numbers"]["task"] == "PP"
-    assert results["files"]["my_numbers"]["metrics"] == {"mae": 2.0, "parsed": 2}
+    assert results["files"]["my_numbers"]["metrics"] == {"mae": 2.0, "parsed": 2, "mae_corrected": 2.0}
     assert results["overall"]["skipped_files"] == ["notes.json"]
 
 
@@ -114,3 +114,14 @@ def test_cli_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Captu
     assert main(["eval", "score", str(tmp_path), "--no-judge", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)["files"]["dolly_input_1_test"]
     assert info["metrics"] == {"judge_score": None, "judged": 0, "exact_match": 0.0}
+
+
+def test_json_lines_keep_records_whose_text_holds_unicode_line_separators(tmp_path: Path) -> None:
+    # U+0085 and U+2028 are line breaks to str.splitlines(), not to JSON Lines (one record per "\n").
+    records = [_record("Male.", "Male"), _record("Male.", "Male", utt="it\x85s fine"),
+               _record("Female.", "female", utt="a\u2028b")]
+    (tmp_path / "vctk_gender_classification_test.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    results = score_path(tmp_path, ScoreOptions(progress=False))
+    info = results["files"]["vctk_gender_classification_test"]
+    assert (info["n"], info["invalid"], info["metrics"]["accuracy"]) == (3, 0, 1.0)

@@ -132,16 +132,28 @@ def by_layout(files: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any
     return result
 
 
+_PERCENT = ("accuracy", "abstention_rate", "pronunciation_accuracy", "pronunciation_prosodic", "pronunciation_fluency")
+_COUNTS = ("parsed", "judged", "pronunciation_parsed")
+
+
 def format_value(metric: str, value: float | int | None) -> str:
     if value is None:
         return "n/a"
-    if metric in ("accuracy", "abstention_rate"):
+    metric = _base_metric(metric)  # a corrected variant reads like its metric
+    if metric in _PERCENT:
         return f"{100 * value:.2f} %"
-    if metric in ("parsed", "judged"):
+    if metric in _COUNTS:
         return str(int(value))
     if metric in ("judge_score", "mae"):
         return f"{value:.3f}"
     return f"{value:.4f}"
+
+
+def _base_metric(metric: str) -> str:
+    try:
+        return get_metric(metric).variant_of or metric
+    except KeyError:  # a name from another tool's results
+        return metric
 
 
 def _direction(metric: str) -> str:

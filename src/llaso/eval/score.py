@@ -18,7 +18,7 @@ from typing import Any
 
 from llaso.atomic import write_text_atomic
 from llaso.eval.judge import Judge, JudgeConfig, JudgeItem, JudgeNotConfiguredError, not_configured_message
-from llaso.eval.metrics import get_metric, label_set
+from llaso.eval.metrics import get_metric, label_set, variants_of
 from llaso.eval.records import (
     PREDICTION_KEYS,
     LoadedFile,
@@ -36,7 +36,11 @@ from llaso.eval.stems import FileSpec, spec_for, task_labels
 log = logging.getLogger(__name__)
 
 JUDGE_METRICS = frozenset({"judge_score", "judged"})
-LABEL_METRICS = frozenset({"accuracy", "abstention_rate"})  # computed over the file's label set
+# The strict closed-set metrics take the file's labels plus the task's declared ones; the
+# official ones use the file's references alone, as the official scripts do.
+LABEL_METRICS = frozenset({"accuracy_strict", "abstention_rate_strict"})
+NUMBER_METRICS = frozenset({"mae", "parsed"})  # read numbers by the official age or pitch rules
+PITCH_TASKS = frozenset({"PP"})
 VERDICT_DIR = "gpt_result"
 _NOT_PREDICTIONS = {"results.json", "run.json", "comparison.json"}
 
@@ -138,14 +142,23 @@ def _prepare(loaded: LoadedFile, spec: FileSpec, prediction_key: str | None) -> 
 
 
 def _score_closed_form(score: FileScore) -> None:
+    """Each metric of the file's spec, each followed by its corrected variants."""
     predictions = [s.prediction for s in score.samples]
     references = [s.reference for s in score.samples]
-    labels = label_set(references, task_labels(score.spec.task))
-    for name in score.spec.metrics:
-        if name in LABEL_METRICS:
-            score.metrics[name] = get_metric(name).compute(predictions, references, labels=labels)
-        elif name not in JUDGE_METRICS:
-            score.metrics[name] = get_metric(name).compute(predictions, references)
+    for base in score.spec.metrics:
+        if base in JUDGE_METRICS:
+            continue
+        for name in (base, *variants_of(base)):
+            options = _metric_options(name, score.spec, references)
+            score.metrics[name] = get_metric(name).compute(predictions, references, **options)
+
+
+def _metric_options(name: str, spec: FileSpec, references: list[str]) -> dict[str, Any]:
+    if name in LABEL_METRICS:
+        return {"labels": label_set(references, task_labels(spec.task))}
+    if name in NUMBER_METRICS:
+        return {"reader": "pitch" if spec.task in PITCH_TASKS else "age"}
+    return {}
 
 
 def _score_open_ended(scores: list[FileScore], verdict_dir: Path, options: ScoreOptions) -> None:
@@ -153,7 +166,7 @@ def _score_open_ended(scores: list[FileScore], verdict_dir: Path, options: Score
     pending: list[tuple[FileScore, int]] = []
     for score in open_ended:
         known = _read_verdicts(verdict_dir / f"{score.path.name.split('.json')[0]}.jsonl")
-        score.verdicts = [known.get((s.position, s.prediction)) for s in score.samples]
+        score.verdicts = [known.get((s.position, s.prediction.strip())) for s in score.samples]
         pending += [(score, i) for i, v in enumerate(score.verdicts) if v is None]
     if pending and options.use_judge:
         if options.judge is None:
@@ -170,8 +183,9 @@ def _texts(verdicts: Sequence[str | None]) -> list[str]:
 
 
 def _ask_judge(pending: list[tuple[FileScore, int]], options: ScoreOptions) -> None:
+    # The official judge is shown both texts stripped of surrounding whitespace.
     items = [
-        JudgeItem(score.spec.task, s.prompt, s.reference, s.prediction)
+        JudgeItem(score.spec.task, s.prompt, s.reference.strip(), s.prediction.strip())
         for score, i in pending
         for s in (score.samples[i],)
     ]
@@ -189,14 +203,15 @@ def _progress(total: int, desc: str, enabled: bool) -> Any:
 
 
 def _read_verdicts(path: Path) -> dict[tuple[int, str], str]:
-    """Official verdict records by (position, predicted text); stale or broken ones are ignored."""
+    """Verdict records by (position, predicted text stripped of surrounding whitespace, as the
+    official judge script stores it); stale or broken ones are ignored."""
     if not path.is_file():
         return {}
     verdicts: dict[tuple[int, str], str] = {}
     for record in read_prediction_file(path).records:
         position, predicted, text = record.get("index"), record.get("predicted"), record.get("evaluation")
         if isinstance(position, int) and isinstance(predicted, str) and isinstance(text, str):
-            verdicts[(position, predicted)] = text
+            verdicts[(position, predicted.strip())] = text
     return verdicts
 
 
@@ -206,8 +221,8 @@ def write_verdict_files(scores: list[FileScore], directory: Path) -> None:
         if not score.verdicts:
             continue
         lines = [
-            json.dumps({"file": score.path.name, "index": s.position, "predicted": s.prediction,
-                        "reference": s.reference, "evaluation": v}, ensure_ascii=False)
+            json.dumps({"file": score.path.name, "index": s.position, "predicted": s.prediction.strip(),
+                        "reference": s.reference.strip(), "evaluation": v}, ensure_ascii=False)
             for s, v in zip(score.samples, score.verdicts) if v is not None
         ]
         stem = score.path.name.split(".json")[0]

@@ -28,6 +28,7 @@ class TaskInfo:
 _CLOSED = ("accuracy", "abstention_rate")
 _JUDGE = ("judge_score", "judged")
 _NUMERIC = ("mae", "parsed")
+_PRONUNCIATION = ("pronunciation_accuracy", "pronunciation_prosodic", "pronunciation_fluency", "pronunciation_parsed")
 # The task registry's metric kind -> the metrics a file of that kind reports.
 _METRICS_OF_KIND = {
     "wer": ("wer", "cer", "wer_normalized", "cer_normalized"),
@@ -41,8 +42,8 @@ _METRICS_OF_KIND = {
 def task_info(code: str) -> TaskInfo:
     """Evaluation facts for a registered task (llaso.data.tasks is the one task registry).
 
-    Judged tasks with a closed label set (speech commands, intents) also report accuracy, and
-    AQA reports exact match.
+    Judged tasks with a closed label set (speech commands, intents) also report accuracy,
+    AQA reports exact match, and sentence-level pronunciation scoring the score agreement.
     """
     from llaso.data.tasks import get_task
 
@@ -52,6 +53,8 @@ def task_info(code: str) -> TaskInfo:
         metrics = metrics + ("accuracy",)
     if code == "AQA":  # short-answer QA (llaso-mini) is checkable without a judge
         metrics = metrics + ("exact_match",)
+    if code == "PSSL":  # the official pronunciation script reads sentence-level scores
+        metrics = metrics + _PRONUNCIATION
     return TaskInfo(task.code, task.name, task.category, metrics)
 
 
