@@ -60,11 +60,17 @@ class Engine:
         return next(self.model.parameters()).device
 
     def _prefill_inputs(self, batch: list[EncodedConversation]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The prompt's embeddings (audio projected into its slots) and attention mask, left-padded."""
         inputs = self.processor.collate(batch, padding_side="left")
         device = self.device
+        ids = inputs["input_ids"].to(device)
+        with_audio = [item for item in batch if item.audio_features]
+        if with_audio and all(item.encoder_outputs is not None for item in with_audio):
+            frames = [f.to(device) for item in with_audio for f in item.encoder_outputs or []]
+            return self.model.embed_inputs(ids, encoder_outputs=frames), inputs["attention_mask"].to(device)
         features = inputs["input_features"]
         embeds = self.model.embed_inputs(
-            inputs["input_ids"].to(device),
+            ids,
             features.to(device) if features is not None else None,
             inputs["feature_attention_mask"].to(device) if features is not None else None,
         )

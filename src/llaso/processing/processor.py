@@ -37,8 +37,11 @@ def default_chat_template() -> str:
 class EncodedConversation:
     input_ids: list[int]
     labels: list[int] | None
-    audio_features: list[torch.Tensor] = field(default_factory=list)  # [n_mels, T_mel] each
+    audio_features: list[torch.Tensor] = field(default_factory=list)  # [C, T] each
     audio_token_counts: list[int] = field(default_factory=list)  # per window
+    encoder_outputs: list[torch.Tensor] | None = None
+    """Encoder frames per window when they were already computed (say, to transcribe the audio
+    for the prompt): the engine then projects these instead of encoding the features again."""
 
 
 @dataclass
