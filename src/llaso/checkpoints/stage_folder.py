@@ -123,6 +123,7 @@ def load_stage_folder(folder: Path, *, home: Path | None = None, encoder_mode: s
             summary_layers=info.get("summary_layers", []),
             encoder_mode=encoder_mode or info.get("encoder_mode", "trimmed"),
             projector_state=projector_state,
+            transcript_grounding=bool(info.get("transcript_grounding", False)),
         )
     load_full_parts(model, folder)
     lora = adapter_folder(folder)
@@ -189,5 +190,6 @@ def write_stage_folder(model: Any, folder: Path, info: dict[str, Any], *, full_l
         "summary_token": bool(getattr(config, "summary_token", False)),
         "summary_layers": list(getattr(config, "summary_layers", []) or []),
         "encoder_mode": config.encoder_mode,
+        "transcript_grounding": bool(getattr(config, "transcript_grounding", False)),
         **info,
     })

@@ -60,7 +60,13 @@ class Llaso:
 
     # -- one conversation -----------------------------------------------------------------
     def encode(self, messages: Messages) -> EncodedConversation:
-        return self.processor.encode(messages, add_generation_prompt=True)
+        """The prompt as the model reads it. A grounded model (`transcript_grounding`) encodes each
+        audio once, lets its Whisper decoder write the transcript from those frames, and puts it
+        beside the audio's tokens; the engine then projects the same frames."""
+        encoded = self.processor.encode(messages, add_generation_prompt=True)
+        if not (getattr(self.model.config, "transcript_grounding", False) and encoded.audio_features):
+            return encoded
+        return ground(self.model, self.processor, messages, encoded)
 
     def chat(self, messages: Messages, params: SamplingParams | None = None, **sampling: Any) -> str:
         """The assistant's answer to the conversation so far."""
@@ -95,6 +101,36 @@ class Llaso:
             for (index, _), result in zip(chunk, self.engine.generate([item for _, item in chunk], params)):
                 results[index] = result
         return [r for r in results if r is not None]
+
+
+@torch.inference_mode()
+def ground(model: LlasoForConditionalGeneration, processor: LlasoProcessor, messages: Messages,
+           encoded: EncodedConversation, add_generation_prompt: bool = True) -> EncodedConversation:
+    """`encoded` again, with each audio's transcript (from one encoder pass) in the prompt."""
+    from llaso.processing.features import pad_features
+
+    device = next(model.parameters()).device
+    features, mask = pad_features(encoded.audio_features)
+    frames = model.encode_audio(features.to(device), mask.to(device))
+    texts = transcripts_of(model, processor, frames, encoded.windows_per_audio)
+    grounded = processor.encode(messages, add_generation_prompt=add_generation_prompt, transcripts=texts,
+                                audio=processor.audio_windows(encoded))
+    grounded.encoder_outputs = frames
+    return grounded
+
+
+def transcripts_of(model: LlasoForConditionalGeneration, processor: LlasoProcessor, frames: list[torch.Tensor],
+                   windows_per_audio: list[int]) -> list[str]:
+    """One transcript per audio: its windows' transcripts joined."""
+    tokenizer = processor.transcript_tokenizer
+    if tokenizer is None:
+        raise LlasoError("this model grounds prompts in transcripts but its processor has no transcript tokenizer")
+    pieces = [tokenizer.decode(ids, skip_special_tokens=True).strip() for ids in model.transcribe_frames(frames)]
+    out, at = [], 0
+    for n in windows_per_audio:
+        out.append(" ".join(p for p in pieces[at : at + n] if p))
+        at += n
+    return out
 
 
 def user_message(instruction: str | None, audio: Any = None,

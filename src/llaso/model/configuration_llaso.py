@@ -32,6 +32,11 @@ class LlasoConfig(PreTrainedConfig):
     i = layer i), where speaker and timbre cues are stronger than in the last layer.
     `base_llm_for_text_only`: with an LLM adapter kept apart, conversations without audio skip
     it (see llaso.model.adapter).
+    `transcript_grounding`: the model also holds Whisper's decoder, which writes a transcript of
+    each audio from the same encoder frames the projector reads; the processor puts it beside
+    the audio's tokens, so the LLM reads the words as text and hears the rest in the audio
+    tokens. `transcript_decoding` holds Whisper's decoding settings (prompt, end token,
+    suppressed tokens).
     """
 
     model_type = "llaso"
@@ -53,6 +58,8 @@ class LlasoConfig(PreTrainedConfig):
         audio_start_text: str = "",
         audio_end_text: str = "",
         base_llm_for_text_only: bool = False,
+        transcript_grounding: bool = False,
+        transcript_decoding: dict | None = None,
         **kwargs: Any,
     ) -> None:
         if encoder_mode not in ENCODER_MODES:
@@ -82,6 +89,10 @@ class LlasoConfig(PreTrainedConfig):
         self.audio_start_text = audio_start_text
         self.audio_end_text = audio_end_text
         self.base_llm_for_text_only = bool(base_llm_for_text_only)
+        self.transcript_grounding = bool(transcript_grounding)
+        if self.transcript_grounding and self.audio_encoder_type != "whisper":
+            raise ValueError("transcript_grounding needs a Whisper encoder (its decoder writes the transcript)")
+        self.transcript_decoding = dict(transcript_decoding or {})
         kwargs.setdefault("tie_word_embeddings", False)
         super().__init__(**kwargs)
 

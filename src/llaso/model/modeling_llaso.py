@@ -63,6 +63,10 @@ class LlasoForConditionalGeneration(LlasoPreTrainedModel):
             extra_layers=len(self.summary_layers),
         )
         self.language_model = AutoModelForCausalLM.from_config(config.text_config)
+        if getattr(config, "transcript_grounding", False):
+            from llaso.model.encoders.whisper import build_transcript_decoder
+
+            self.transcript_decoder = build_transcript_decoder(config.audio_config)
         self.post_init()
 
     @property
@@ -91,6 +95,17 @@ class LlasoForConditionalGeneration(LlasoPreTrainedModel):
         else:
             lengths = feature_attention_mask.sum(-1).tolist()
         return self.encoder_family.encode(self.audio_tower, input_features, lengths, extra_layers=self.summary_layers)
+
+    def transcribe_frames(self, encoder_outputs: list[torch.Tensor]) -> list[list[int]]:
+        """Whisper token ids of each window's transcript, written by the model's Whisper decoder
+        from the frames the projector reads (the last layer's output; see transcript_grounding)."""
+        from llaso.model.encoders.whisper import greedy_transcripts
+
+        if not hasattr(self, "transcript_decoder"):
+            raise ValueError("this model has no transcript decoder (config.transcript_grounding is off)")
+        width = self.encoder_family.hidden_size
+        return greedy_transcripts(self.transcript_decoder, [f[:, :width] for f in encoder_outputs],
+                                  self.config.transcript_decoding)
 
     def project_audio(self, encoder_outputs: list[torch.Tensor]) -> list[torch.Tensor]:
         """Encoder frames per window -> LLM embeddings per window ([ceil(T/k), D_llm] each)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,9 +48,10 @@ def _audio_ref(part: dict[str, Any], where: str) -> AudioRef:
 
 
 def flatten_messages(
-    messages: list[dict[str, Any]], audio_token: str, audio_text: str | None = None
+    messages: list[dict[str, Any]], audio_token: str, audio_text: str | Sequence[str] | None = None
 ) -> FlatConversation:
-    """Check roles and parts, put `audio_text` (default: the audio token) where each audio goes.
+    """Check roles and parts, put `audio_text` (default: the audio token; a sequence gives each
+    audio its own, in order) where each audio goes.
 
     Parts in one message are joined with newlines, as LLaSO writes "<audio>\\ninstruction".
     """
@@ -84,7 +86,11 @@ def flatten_messages(
                     if role != "user":
                         raise LlasoError(f"{where}: audio is only accepted in user turns, not {role!r}")
                     flat.audios.append(_audio_ref(part, where))
-                    pieces.append(audio_text or audio_token)
+                    if isinstance(audio_text, str) or audio_text is None:
+                        pieces.append(audio_text or audio_token)
+                    else:
+                        index = len(flat.audios) - 1
+                        pieces.append(audio_text[index] if index < len(audio_text) else audio_token)
                 else:
                     raise LlasoError(f"{where}: unknown content part type {kind!r} (use 'text' or 'audio')")
         else:

@@ -25,6 +25,7 @@ from llaso.processing.messages import AudioRef, flatten_messages
 
 PROCESSOR_CONFIG = "processor_config.json"
 CHAT_TEMPLATE_FILE = "chat_template.jinja"
+TRANSCRIPT_TOKENIZER_DIR = "transcript_tokenizer"
 IGNORE_INDEX = -100
 
 
@@ -42,6 +43,7 @@ class EncodedConversation:
     encoder_outputs: list[torch.Tensor] | None = None
     """Encoder frames per window when they were already computed (say, to transcribe the audio
     for the prompt): the engine then projects these instead of encoding the features again."""
+    windows_per_audio: list[int] = field(default_factory=list)  # how the windows split into audios
 
 
 @dataclass
@@ -53,6 +55,11 @@ class ProcessorSettings:
     max_audio_windows: int = 4
     audio_start_text: str = ""
     audio_end_text: str = ""
+    transcript_grounding: bool = False
+    """Each audio's transcript is written beside its tokens (see `encode(transcripts=...)`)."""
+    transcript_template: str = '\n(transcript: "{text}")'
+    no_speech_text: str = "\n(no speech)"
+    """What stands beside an audio whose transcript is empty (silence, noise, music)."""
 
 
 def _sub_config(path: Path, key: str) -> Any:
@@ -83,8 +90,10 @@ class LlasoProcessor:
     """
 
     def __init__(self, tokenizer: Any, feature_extractor: Any, chat_template: str | None = None,
-                 settings: ProcessorSettings | None = None, audio_config: Any = None) -> None:
+                 settings: ProcessorSettings | None = None, audio_config: Any = None,
+                 transcript_tokenizer: Any = None) -> None:
         self.tokenizer = tokenizer
+        self.transcript_tokenizer = transcript_tokenizer  # Whisper's, for grounded prompts
         self.feature_extractor = feature_extractor
         self.chat_template = chat_template or default_chat_template()
         self.settings = settings or ProcessorSettings()
@@ -116,13 +125,17 @@ class LlasoProcessor:
             audio_config = _default_audio_config(feature_extractor)
         else:
             feature_extractor = encoder_for(audio_config).feature_extractor(path)
-        return cls(tokenizer, feature_extractor, template, settings, audio_config)
+        transcript_dir = path / TRANSCRIPT_TOKENIZER_DIR
+        transcript_tokenizer = AutoTokenizer.from_pretrained(transcript_dir) if transcript_dir.is_dir() else None
+        return cls(tokenizer, feature_extractor, template, settings, audio_config, transcript_tokenizer)
 
     def save_pretrained(self, path: str | os.PathLike) -> None:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         self.tokenizer.save_pretrained(path)
         self.feature_extractor.save_pretrained(path)
+        if self.transcript_tokenizer is not None:
+            self.transcript_tokenizer.save_pretrained(path / TRANSCRIPT_TOKENIZER_DIR)
         (path / CHAT_TEMPLATE_FILE).write_text(self.chat_template)
         stored = {**self.settings.__dict__, "audio_config": self.audio_config.to_diff_dict()}
         stored["audio_config"]["model_type"] = self.audio_config.model_type
@@ -178,16 +191,37 @@ class LlasoProcessor:
         segments.append((full[position:], False))
         return [s for s in segments if s[0]]
 
+    def transcript_text(self, transcript: str) -> str:
+        """What follows an audio's tokens in a grounded prompt."""
+        words = " ".join(transcript.replace(self.settings.audio_token, " ").split())
+        if not words:
+            return self.settings.no_speech_text
+        return self.settings.transcript_template.format(text=words.replace('"', "'"))
+
     def encode(self, messages: list[dict[str, Any]], add_generation_prompt: bool = True,
-               with_labels: bool = False) -> EncodedConversation:
-        """Messages -> ids with each audio slot expanded to its token count, plus features."""
+               with_labels: bool = False, transcripts: list[str] | None = None,
+               audio: list[list[tuple[torch.Tensor, int]]] | None = None) -> EncodedConversation:
+        """Messages -> ids with each audio slot expanded to its token count, plus features.
+
+        `transcripts` (one per audio, in order) are written after each audio's tokens, as a
+        grounded model reads them; `audio` reuses the features of an earlier `encode` of the
+        same messages (its `audio_windows`) instead of decoding the audio again."""
         s = self.settings
-        flat = flatten_messages(messages, s.audio_token, s.audio_start_text + s.audio_token + s.audio_end_text)
+        slot = s.audio_start_text + s.audio_token + s.audio_end_text
+        audio_text: str | list[str] = slot
+        if transcripts is not None:
+            audio_text = [slot + self.transcript_text(t) for t in transcripts]
+        flat = flatten_messages(messages, s.audio_token, audio_text)
+        if transcripts is not None and len(transcripts) != len(flat.audios):
+            raise PlaceholderMismatchError(f"{len(transcripts)} transcripts for {len(flat.audios)} audios")
         per_audio: list[list[tuple[torch.Tensor, int]]] = []
-        for ref in flat.audios:
-            name = ref.name or (str(ref.source) if isinstance(ref.source, (str, os.PathLike)) else None)
-            samples = self.load(ref)
-            per_audio.append(self.featurize(samples, name=name or "<audio>"))
+        if audio is not None:
+            per_audio = audio
+        else:
+            for ref in flat.audios:
+                name = ref.name or (str(ref.source) if isinstance(ref.source, (str, os.PathLike)) else None)
+                samples = self.load(ref)
+                per_audio.append(self.featurize(samples, name=name or "<audio>"))
 
         input_ids: list[int] = []
         labels: list[int] = []
@@ -209,13 +243,23 @@ class LlasoProcessor:
                 f"{len(per_audio)} audios but {audio_index} audio placeholders in the rendered prompt; "
                 "the chat template may drop message content"
             )
-        windows = [w for audio in per_audio for w in audio]
+        windows = [w for item in per_audio for w in item]
         return EncodedConversation(
             input_ids=input_ids,
             labels=labels if with_labels else None,
             audio_features=[mel for mel, _ in windows],
             audio_token_counts=[n for _, n in windows],
+            windows_per_audio=[len(item) for item in per_audio],
         )
+
+    @staticmethod
+    def audio_windows(encoded: EncodedConversation) -> list[list[tuple[torch.Tensor, int]]]:
+        """An encoding's (features, token count) windows grouped by audio, for `encode(audio=)`."""
+        out, at = [], 0
+        for n in encoded.windows_per_audio:
+            out.append(list(zip(encoded.audio_features[at : at + n], encoded.audio_token_counts[at : at + n])))
+            at += n
+        return out
 
     @property
     def pad_token_id(self) -> int:

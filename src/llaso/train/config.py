@@ -41,6 +41,8 @@ class ModelSection(_Strict):
     summary_layers: list[int] = []
     """Earlier encoder layers pooled into the summary token too (0 = convolutions, i = layer i)."""
     encoder_mode: Literal["trimmed", "padded"] = "trimmed"
+    transcript_grounding: bool = False
+    """The model writes each audio's transcript beside its tokens (a composed Whisper model only)."""
     chat_template: str | None = None
     """A Jinja chat template file for a composed model (default: ChatML, no system prompt)."""
     home: str | None = None

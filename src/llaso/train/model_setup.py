@@ -39,6 +39,7 @@ def compose_model(section: ModelSection, home: Path | None = None) -> tuple[Any,
         summary_layers=section.summary_layers,
         encoder_mode=section.encoder_mode,
         chat_template=template,
+        transcript_grounding=section.transcript_grounding,
     )
 
 

@@ -104,3 +104,76 @@ class WhisperFamily(AudioEncoder):
         if extra_layers:
             x = torch.cat([x, *layer_normalised([hidden[i] for i in extra_layers], x.shape[-1])], dim=-1)
         return [x[i, :n] for i, n in enumerate(enc_lengths)]
+
+
+# -- transcripts from the encoder frames the projector also reads --------------------------
+
+def build_transcript_decoder(config: Any) -> nn.Module:
+    from transformers.models.whisper.modeling_whisper import WhisperDecoder
+
+    return WhisperDecoder(config)
+
+
+def decoding_settings(generation_config: Any) -> dict[str, Any]:
+    """What greedy transcription needs from a Whisper generation config (English-only models
+    and multilingual ones prompted for English)."""
+    start = int(getattr(generation_config, "decoder_start_token_id", None) or 50257)
+    no_timestamps = int(getattr(generation_config, "no_timestamps_token_id", None) or 50362)
+    prompt = [start]
+    lang = (getattr(generation_config, "lang_to_id", None) or {}).get("<|en|>")
+    task = (getattr(generation_config, "task_to_id", None) or {}).get("transcribe")
+    if lang is not None and task is not None:
+        prompt += [int(lang), int(task)]
+    return {
+        "prompt": prompt + [no_timestamps],
+        "eos": int(getattr(generation_config, "eos_token_id", None) or 50256),
+        "timestamp_begin": no_timestamps + 1,
+        "suppress": [int(t) for t in (getattr(generation_config, "suppress_tokens", None) or [])],
+        "begin_suppress": [int(t) for t in (getattr(generation_config, "begin_suppress_tokens", None) or [])],
+    }
+
+
+def _cut_repetition(tokens: list[int], min_run: int = 3) -> list[int]:
+    """A decoder reading a clip trimmed to its length does not predict the end token: it
+    starts the text again. Cut where the output begins to repeat its own start."""
+    for at in range(min_run, len(tokens) - min_run + 1):
+        if tokens[at : at + min_run] == tokens[:min_run]:
+            return tokens[:at]
+    return tokens
+
+
+@torch.inference_mode()
+def greedy_transcripts(decoder: nn.Module, frames: Sequence[torch.Tensor], settings: dict[str, Any],
+                       tokens_per_second: float = 6.0) -> list[list[int]]:
+    """Whisper token ids of each window's transcript ([T_i, D] frames each, 50 per second).
+
+    Windows decode one at a time (the decoder cannot mask padded frames in cross-attention);
+    the budget follows the window's length (speech runs at 2-4 tokens a second)."""
+    from transformers import DynamicCache, EncoderDecoderCache
+
+    weight = decoder.embed_tokens.weight
+    suppress = torch.tensor(settings.get("suppress", []), dtype=torch.long, device=weight.device)
+    begin = torch.tensor(settings.get("begin_suppress", []), dtype=torch.long, device=weight.device)
+    eos, first_timestamp = int(settings["eos"]), int(settings["timestamp_begin"])
+    out: list[list[int]] = []
+    for window in frames:
+        states = window[None].to(weight.dtype)
+        budget = int(8 + tokens_per_second * window.shape[0] / 50)
+        cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
+        step = torch.tensor([settings["prompt"]], device=weight.device)
+        generated: list[int] = []
+        for index in range(budget):
+            hidden = decoder(input_ids=step, encoder_hidden_states=states, cache=cache, use_cache=True).last_hidden_state
+            logits = (hidden[:, -1] @ weight.T).float()
+            logits[:, first_timestamp:] = -float("inf")
+            if len(suppress):
+                logits[:, suppress] = -float("inf")
+            if index == 0 and len(begin):
+                logits[:, begin] = -float("inf")
+            token = int(logits.argmax(-1))
+            if token == eos:
+                break
+            generated.append(token)
+            step = torch.tensor([[token]], device=weight.device)
+        out.append(_cut_repetition(generated))
+    return out
