@@ -47,11 +47,14 @@ class ThreadServer:
         assert not self._thread.is_alive(), "the server thread did not stop"
 
 
-def wait_healthy(url: str, timeout: float = 120.0) -> None:
+def wait_healthy(url: str, timeout: float = 120.0, statuses: list[int] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
+            status = httpx.get(url + "/health", timeout=2).status_code
+            if statuses is not None:
+                statuses.append(status)
+            if status == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -64,13 +67,15 @@ class ProcessServer:
     process: subprocess.Popen
     url: str
     log_path: Path
+    connect_log: Path | None = None
+    first_health: list[int] | None = None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
 
 def start_process(args: list[str], tmp: Path, env: dict[str, str] | None = None, prelude: str | None = None,
-                  timeout: float = 180.0) -> ProcessServer:
+                  timeout: float = 180.0, health_statuses: list[int] | None = None) -> ProcessServer:
     """`llaso serve ARGS --port 0` in a subprocess (after `prelude` Python code, if given)."""
     log_path = tmp / "server.log"
     code = (prelude or "") + "\nimport sys\nfrom llaso.cli.main import main\nsys.exit(main(sys.argv[1:]))\n"
@@ -87,7 +92,7 @@ def start_process(args: list[str], tmp: Path, env: dict[str, str] | None = None,
                 url = line.split(" on ", 1)[1].split()[0]
         time.sleep(0.1)
     assert url, f"no address printed:\n{log_path.read_text()}"
-    wait_healthy(url, timeout=max(1.0, deadline - time.monotonic()))
+    wait_healthy(url, timeout=max(1.0, deadline - time.monotonic()), statuses=health_statuses)
     return ProcessServer(process, url, log_path)
 
 
@@ -140,3 +145,15 @@ def wav_claiming(seconds: float, actual_seconds: float = 0.5) -> bytes:
     at = data.find(b"data")
     data[at + 4:at + 8] = struct.pack("<I", int(seconds * 32000))
     return bytes(data)
+
+
+def llaso_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """OpenAI messages with input_audio parts -> llaso's, with the same audio bytes."""
+    out = []
+    for message in messages:
+        content = message["content"]
+        if isinstance(content, list):
+            content = [{"type": "audio", "audio": base64.b64decode(p["input_audio"]["data"])}
+                       if p["type"] == "input_audio" else p for p in content]
+        out.append({"role": message["role"], "content": content})
+    return out

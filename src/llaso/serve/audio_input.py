@@ -29,6 +29,7 @@ MIME_FORMATS = {
     "audio/ogg": "ogg", "application/ogg": "ogg", "audio/vorbis": "ogg", "audio/opus": "ogg",
 }
 _WHITESPACE = re.compile(rb"\s+")
+MIN_RATE, MAX_RATE, MAX_CHANNELS = 1000, 768_000, 64
 
 
 @dataclass
@@ -126,6 +127,11 @@ def probe(data: bytes, declared: str | None, where: str, param: str) -> AudioBlo
     try:
         info = sf.info(io.BytesIO(data))
         seconds = info.frames / info.samplerate if info.samplerate > 0 else 0.0
+        if not MIN_RATE <= info.samplerate <= MAX_RATE:
+            raise _bad(f"{where}: sample rate {info.samplerate} Hz is outside {MIN_RATE}..{MAX_RATE} Hz",
+                       "invalid_audio", param)
+        if not 1 <= info.channels <= MAX_CHANNELS:
+            raise _bad(f"{where}: {info.channels} channels; at most {MAX_CHANNELS} are accepted", "invalid_audio", param)
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as exc:
         if header is not None and header[0] > header[1]:
             seconds = header[0]  # a lying header: the limit check below names it
