@@ -59,9 +59,13 @@ def _guard_log(path: Path) -> list[str]:
 def test_the_guard_catches_an_outbound_connect(tmp_path: Path) -> None:
     """The guard itself: without this, an empty log below would prove nothing."""
     log = tmp_path / "connects.log"
-    code = GUARD + "\ntry:\n    socket.create_connection(('192.0.2.1', 80), timeout=0.2)\nexcept OSError:\n    pass\n"
+    code = GUARD + (
+        "\nfor attempt in (lambda: socket.socket().connect(('192.0.2.1', 80)),"
+        "\n                lambda: socket.getaddrinfo('example.com', 443),"
+        "\n                lambda: socket.socket().connect(('127.0.0.1', 9))):"
+        "\n    try:\n        attempt()\n    except OSError:\n        pass\n")
     subprocess.run([sys.executable, "-c", code], env={"LLASO_CONNECT_LOG": str(log)}, check=True, timeout=30)
-    assert _guard_log(log) == ["guard installed", "connect ('192.0.2.1', 80)"]
+    assert _guard_log(log) == ["guard installed", "connect ('192.0.2.1', 80)", "getaddrinfo 'example.com'"]
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +73,7 @@ def proc(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("proc")
     log = tmp / "connects.log"
     statuses: list[int] = []
-    server = start_process(["--drain-timeout-s", "60", "--max-tokens", "48"], tmp,
+    server = start_process(["--drain-timeout-s", "150", "--max-tokens", "48"], tmp,
                            env={"LLASO_API_KEY": ENV_KEY, "LLASO_CONNECT_LOG": str(log)}, prelude=GUARD,
                            health_statuses=statuses)
     server.connect_log = log
@@ -84,8 +88,9 @@ def test_health_is_503_while_loading_then_200(proc) -> None:
 
 def test_env_key_is_required(proc) -> None:
     body = {"model": "llaso-tiny", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}
-    assert httpx.post(proc.url + "/v1/chat/completions", json=body).status_code == 401
-    ok = httpx.post(proc.url + "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {ENV_KEY}"})
+    assert httpx.post(proc.url + "/v1/chat/completions", json=body, timeout=60).status_code == 401
+    ok = httpx.post(proc.url + "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {ENV_KEY}"},
+                    timeout=120)
     assert ok.status_code == 200
 
 
@@ -94,14 +99,14 @@ def test_no_outbound_connection_even_when_asked(proc, clips) -> None:
     for url in ("http://93.184.216.34/clip.wav", "https://example.com/clip.wav", "ftp://files.example/x.wav"):
         body = {"model": "llaso-tiny", "max_tokens": 1, "messages": [{"role": "user", "content": [
             {"type": "audio_url", "audio_url": {"url": url}}, {"type": "text", "text": "What is said?"}]}]}
-        reply = httpx.post(proc.url + "/v1/chat/completions", json=body, headers=headers)
+        reply = httpx.post(proc.url + "/v1/chat/completions", json=body, headers=headers, timeout=60)
         assert reply.status_code == 400 and reply.json()["error"]["code"] == "remote_audio_url_refused"
     # A whole session of real work: chat with audio and a transcription.
     chat = {"model": "llaso-tiny", "max_tokens": 4, "messages": [{"role": "user", "content": [
         audio_part(clips["hello"]), {"type": "text", "text": "Transcribe the audio."}]}]}
-    assert httpx.post(proc.url + "/v1/chat/completions", json=chat, headers=headers, timeout=60).status_code == 200
+    assert httpx.post(proc.url + "/v1/chat/completions", json=chat, headers=headers, timeout=120).status_code == 200
     with clips["hello"].open("rb") as f:
-        reply = httpx.post(proc.url + "/v1/audio/transcriptions", headers=headers, timeout=60,
+        reply = httpx.post(proc.url + "/v1/audio/transcriptions", headers=headers, timeout=120,
                            files={"file": ("hello.wav", f)}, data={"model": "whisper-1"})
     assert reply.status_code == 200 and reply.json()["text"]
     assert _guard_log(proc.connect_log) == ["guard installed"]  # loaded, served, never connected out
@@ -109,7 +114,7 @@ def test_no_outbound_connection_even_when_asked(proc, clips) -> None:
 
 def test_sigterm_drains_in_flight_requests_and_exits_0(proc) -> None:
     headers = {"Authorization": f"Bearer {ENV_KEY}"}
-    body = {"model": "llaso-tiny", "max_tokens": 48, "stream": True,
+    body = {"model": "llaso-tiny", "max_tokens": 8, "stream": True,
             "messages": [{"role": "user", "content": "Write a very long story about a cat who travels the world."}]}
     results: dict[str, list] = {"streamed": [], "whole": []}
     started = threading.Event()
@@ -151,3 +156,23 @@ def test_sigterm_drains_in_flight_requests_and_exits_0(proc) -> None:
     (reply,) = results["whole"]
     assert reply.status_code == 200 and reply.json()["choices"][0]["finish_reason"] in ("stop", "length")
     assert "Traceback" not in proc.log()
+
+
+def test_an_error_after_streaming_began_is_an_event(thread_server) -> None:
+    """What a stream still running at the end of the drain gets: an error event, then [DONE]."""
+    from llaso.serve.settings import build_settings
+
+    server = thread_server(build_settings(max_tokens=64))
+    body = {"model": "llaso-tiny", "max_tokens": 64, "stream": True,
+            "messages": [{"role": "user", "content": "Write a very long story about a cat who travels the world."}]}
+    events = []
+    with httpx.stream("POST", server.url + "/v1/chat/completions", json=body, timeout=120) as reply:
+        for line in reply.iter_lines():
+            if not line.startswith("data: "):
+                continue
+            events.append(line[6:])
+            if len(events) == 3:  # two chunks in: the drain time is over
+                server.app.state.llaso.worker.abort()
+    assert events[-1] == "[DONE]"
+    error = json.loads(events[-2])["error"]
+    assert error["code"] == "shutting_down" and error["type"] == "server_error"

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -97,7 +98,9 @@ def create_app(settings: ServeSettings, model: Any = None, transcriber: Any = No
             yield
         finally:
             state.draining = True
-            worker.stop(timeout=limits.drain_timeout_s + 5)
+            # Off the event loop: handlers cancelled by the end of the drain must still run
+            # their cleanup (which cancels their jobs) while the engine thread winds down.
+            await anyio.to_thread.run_sync(worker.stop, 30.0)
 
     app = FastAPI(title="llaso", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.llaso = state

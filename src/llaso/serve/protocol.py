@@ -209,7 +209,7 @@ def build_conversation(raw_messages: list[Any], limits: Limits) -> Conversation:
         if not isinstance(message, dict):
             raise ApiError(400, f"{where}: a message is an object with role and content", "invalid_type", param=param)
         role = message.get("role")
-        if role not in ROLE_MAP:
+        if not isinstance(role, str) or role not in ROLE_MAP:
             hint = " (tool calls are not supported)" if role in ("tool", "function") else ""
             raise ApiError(400, f"{where}: role must be one of system, developer, user, assistant; got "
                            f"{_short(role)}{hint}", "invalid_value", param=f"{param}.role")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import signal
@@ -13,6 +14,7 @@ from llaso.serve.keys import KeyStore
 from llaso.serve.settings import ServeConfigError, ServeSettings, is_loopback
 
 log = logging.getLogger("llaso.serve")
+ABORT_GRACE_S = 3  # after the drain time: for the 503s to reach the clients before uvicorn cancels
 
 NO_KEY_MESSAGE = (
     "refusing to listen on {host} without an API key: anyone who can reach it could use the model. "
@@ -75,13 +77,22 @@ def serve(settings: ServeSettings) -> int:
                 if isinstance(captured, list):
                     captured[:] = [s for s in captured if s != signal.SIGTERM]
 
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            # SIGTERM: stop accepting (uvicorn), say "draining" on /health, and when the drain
+            # time is up fail what is left with a 503 (streams get an error event and [DONE])
+            # just before uvicorn cancels the handlers.
+            state.draining = True
+            asyncio.get_running_loop().call_later(settings.limits.drain_timeout_s, state.worker.abort)
+            await super().shutdown(sockets)
+
     def fatal(message: str) -> None:
         failure.append(message)
         server.should_exit = True
 
     app = create_app(settings, on_fatal=fatal)
+    state = app.state.llaso
     config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False,
-                            timeout_graceful_shutdown=int(settings.limits.drain_timeout_s + 0.999) or None,
+                            timeout_graceful_shutdown=int(settings.limits.drain_timeout_s + 0.999) + ABORT_GRACE_S,
                             limit_concurrency=settings.limits.max_connections, timeout_keep_alive=5,
                             h11_max_incomplete_event_size=64 * 1024, lifespan="on")
     server = Server(config)

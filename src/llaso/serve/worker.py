@@ -65,6 +65,7 @@ class EngineWorker:
         self.waiting = 0  # jobs not started yet (queue depth)
         self.batch_seconds = 1.0  # running mean, for Retry-After
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
 
     # -- the event loop's side ------------------------------------------------------------
     def start(self) -> None:
@@ -77,9 +78,17 @@ class EngineWorker:
         self._inbox.put(job)
 
     def stop(self, timeout: float | None = None) -> None:
+        """Stop after the current forward step: requests still decoding get a 503 (this runs
+        once the server's drain time is over, so whoever is still here has waited that long)."""
+        self._stopping.set()
         self._inbox.put(_STOP)
         if self._thread.is_alive():
             self._thread.join(timeout)
+
+    def abort(self) -> None:
+        """End the drain: requests still waiting or decoding get a 503 (a streamed one as an
+        error event), and anything submitted later too, until `stop`."""
+        self._stopping.set()
 
     def retry_seconds(self) -> float:
         """A guess at when a slot frees: the batches ahead of a new request, at the recent pace."""
@@ -134,6 +143,10 @@ class EngineWorker:
             if not self._take(ready, block=not ready):
                 self._pending_back(ready)
                 return
+            if self._stopping.is_set():
+                self._pending_back(ready)
+                ready.clear()
+                continue
             for job in [j for j in ready if j.cancelled.is_set()]:
                 ready.remove(job)
                 self._started(1)
@@ -254,6 +267,12 @@ class EngineWorker:
         steps = self.model.engine.stream_batch([r.encoded for r in rows], params)
         try:
             for step in steps:
+                if self._stopping.is_set():
+                    for row in rows:
+                        if not row.done:
+                            row.done = True
+                            row.job.emit(Failed(ApiError(503, "the server is shutting down", "shutting_down")))
+                    break
                 for row, token in zip(rows, step):
                     if row.done:
                         continue
