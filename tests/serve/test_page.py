@@ -27,7 +27,12 @@ def reference(tiny, clips) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(thread_server, reference):
+def transcript(whisper, clips) -> str:
+    return whisper.transcribe([str(clips["hello"])])[0].text
+
+
+@pytest.fixture(scope="module")
+def server(thread_server, reference, transcript):
     return thread_server(build_settings(api_keys=[KEY], max_tokens=64))
 
 
@@ -87,6 +92,7 @@ def test_page_key_upload_and_streamed_answer(server, browser, clips, reference, 
     upload = browser.find_element(By.ID, "audio-file")
     browser.execute_script("arguments[0].hidden = false", upload)  # a person clicks its label instead
     upload.send_keys(str(clips["hello"]))
+    browser.execute_script("arguments[0].hidden = true", upload)
     _wait(lambda: browser.find_elements(By.CSS_SELECTOR, "#attachments .chip"), what="the attachment")
     browser.find_element(By.ID, "prompt").send_keys("Transcribe the audio.")
     browser.find_element(By.ID, "send").click()
@@ -103,7 +109,23 @@ def test_page_key_upload_and_streamed_answer(server, browser, clips, reference, 
     print(f"screenshot: {shot}")
 
 
-def test_page_records_from_the_microphone(server, browser) -> None:
+def test_page_transcribes_an_upload(server, browser, clips, transcript) -> None:
+    from selenium.webdriver.common.by import By
+
+    upload = browser.find_element(By.ID, "audio-file")
+    browser.execute_script("arguments[0].hidden = false", upload)
+    upload.send_keys(str(clips["hello"]))
+    browser.execute_script("arguments[0].hidden = true", upload)
+    _wait(lambda: browser.find_elements(By.CSS_SELECTOR, "#attachments .chip"), what="the attachment")
+    browser.find_element(By.ID, "transcribe").click()
+    _wait(lambda: any(m.text == "Whisper transcript" for m in browser.find_elements(By.CSS_SELECTOR, ".meta")),
+          what="the transcript")
+    bubble = browser.find_elements(By.CSS_SELECTOR, ".message.assistant")[-1]
+    assert bubble.find_element(By.CSS_SELECTOR, ".text").text == transcript
+    assert not browser.find_elements(By.CSS_SELECTOR, "#attachments .chip")
+
+
+def test_page_records_from_the_microphone(server, browser, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
     record = browser.find_element(By.ID, "record")
@@ -121,3 +143,6 @@ def test_page_records_from_the_microphone(server, browser) -> None:
     assert not browser.find_element(By.ID, "error").is_displayed(), browser.find_element(By.ID, "error").text
     severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert severe == []  # no script errors, no blocked (CSP) loads
+    shot = tmp_path / "llaso-page-conversation.png"
+    browser.save_screenshot(str(shot))
+    print(f"screenshot: {shot}")
