@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
-import json
 import re
 import socket
 import time
-from pathlib import Path
 
 import httpx
 import openai

@@ -52,3 +52,16 @@ def test_public_bind_needs_a_key(tmp_path: Path, capsys, monkeypatch) -> None:
     assert main(["serve", "--host", "0.0.0.0", "--port", "0"]) == 2
     err = capsys.readouterr().err
     assert "refusing to listen on 0.0.0.0 without an API key" in err and "--api-key-file" in err
+
+
+def test_docs_list_every_limit_with_its_default() -> None:
+    from llaso.serve.settings import Limits
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "serving.md").read_text()
+    rows = {line.split("|")[1].strip(" `"): line.split("|")[2].strip() for line in docs.splitlines()
+            if line.startswith("| `")}
+    for name, field in Limits.model_fields.items():
+        assert name in rows, f"docs/serving.md has no row for {name}"
+        default = field.default
+        shown = rows[name].split(" ")[0]
+        assert shown == ("None" if default is None else f"{default:g}" if isinstance(default, float) else str(default)), name

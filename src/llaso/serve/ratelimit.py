@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from llaso.serve.errors import ApiError, retry_after
+from llaso.serve.errors import retry_after
 
 WINDOW_S = 60.0
 
