@@ -58,12 +58,15 @@ class Server:
             return self.process.wait(30)
 
 
+SERVER_ARGS: list[str] = []  # from --threads
+
+
 def start_server(tmp: Path, *args: str) -> Server:
     import httpx
 
     log = tmp / f"server-{time.monotonic_ns()}.log"
     handle = log.open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "llaso.cli.main", "serve", "--port", "0", *args],
+    process = subprocess.Popen([sys.executable, "-m", "llaso.cli.main", "serve", "--port", "0", *SERVER_ARGS, *args],
                                stdout=handle, stderr=subprocess.STDOUT)
     url = None
     deadline = time.monotonic() + 300
@@ -257,12 +260,17 @@ def main() -> None:
     parser.add_argument("--soak-clients", type=int, default=4)
     parser.add_argument("--queue-capacity", type=int, default=8)
     parser.add_argument("--queue-rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None, help="the servers' --threads (default: torch's)")
     args = parser.parse_args()
+    if args.threads:
+        SERVER_ARGS.extend(["--threads", str(args.threads)])
 
     print(f"machine: {describe_machine()}")
     print(f"workload: streamed chat requests, one {CLIP.name} clip (2.8 s) + a text instruction, "
-          f"max_tokens {args.max_tokens}, greedy; loopback; llaso-tiny on CPU; figures include HTTP, base64, "
-          "audio decoding and the model")
+          f"max_tokens {args.max_tokens}, greedy; loopback; llaso-tiny on CPU "
+          f"(server threads: {args.threads or 'torch default'}); figures include HTTP, base64, audio decoding and the model")
+    print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (other work on this machine slows "
+          "every figure)")
     payload = body(args.max_tokens)
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
+import logging
 import re
 import socket
 import time
@@ -333,3 +334,21 @@ def test_disconnect_cancels_and_frees_the_slot(server) -> None:
     assert metric(server, "llaso_requests_cancelled_total") == cancelled + 2
     assert metric(server, "llaso_completion_tokens_total") == generated  # neither ran to its 64 tokens
     assert metric(server, "llaso_queue_depth") == 0
+
+
+def test_logs_hold_no_content_unless_asked(server, client, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="llaso.serve")
+    secret = "my bank password is hunter2"
+    client.chat.completions.create(model="llaso-tiny", max_tokens=1, messages=[{"role": "user", "content": secret}])
+    deadline = time.monotonic() + 5
+    while "POST /v1/chat/completions 200" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "POST /v1/chat/completions 200" in caplog.text and "key=cli-1" in caplog.text
+    assert "prompt_tokens=" in caplog.text and secret not in caplog.text
+    settings = server.app.state.llaso.settings
+    settings.log_content = True  # what --log-content sets
+    try:
+        client.chat.completions.create(model="llaso-tiny", max_tokens=1, messages=[{"role": "user", "content": secret}])
+    finally:
+        settings.log_content = False
+    assert secret in caplog.text

@@ -25,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--whisper", default=None, help="Whisper checkpoint for transcriptions (default tiny.en)")
     parser.add_argument("--cors-origin", action="append", default=[], dest="cors_origins", metavar="ORIGIN",
                         help="allow browser requests from this origin (repeatable; CORS is off otherwise)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for the model (default: torch's; 1 is faster on a busy shared machine)")
     parser.add_argument("--log-content", action="store_true", default=None,
                         help="also log request text and answers (off by default)")
     limits = parser.add_argument_group("limits (see docs/serving.md for all, settable in --config)")
@@ -46,14 +48,11 @@ def settings_from_args(args: argparse.Namespace):  # -> ServeSettings
     keys = list(args.api_key)
     if os.environ.get("LLASO_API_KEY"):
         keys.append(os.environ["LLASO_API_KEY"])
-    return build_settings(
-        args.config, model=args.model, device=args.device, dtype=args.dtype, fidelity=args.fidelity or None, host=args.host, port=args.port, api_keys=keys, api_key_file=args.api_key_file,
-        served_model_name=args.served_model_name, whisper=args.whisper, cors_origins=args.cors_origins,
-        log_content=args.log_content, max_queue=args.max_queue, max_batch_size=args.max_batch_size,
-        batch_wait_ms=args.batch_wait_ms, max_tokens=args.max_tokens, max_body_bytes=args.max_body_bytes,
-        max_audio_seconds=args.max_audio_seconds, requests_per_minute=args.requests_per_minute,
-        tokens_per_minute=args.tokens_per_minute, drain_timeout_s=args.drain_timeout_s,
-    )
+    names = ("model", "device", "dtype", "host", "port", "api_key_file", "served_model_name", "whisper",
+             "cors_origins", "log_content", "threads", "max_queue", "max_batch_size", "batch_wait_ms", "max_tokens",
+             "max_body_bytes", "max_audio_seconds", "requests_per_minute", "tokens_per_minute", "drain_timeout_s")
+    given = {name: getattr(args, name) for name in names}
+    return build_settings(args.config, api_keys=keys, fidelity=args.fidelity or None, **given)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -30,6 +30,10 @@ def _loader(settings: ServeSettings, given: Any) -> Callable[[], Any]:
         def load() -> Any:
             from llaso import Llaso
 
+            if settings.threads:
+                import torch
+
+                torch.set_num_threads(settings.threads)  # process-wide: the engine thread is its only user
             return Llaso.from_pretrained(settings.model, device=settings.device, dtype=settings.dtype,
                                          encoder_mode="padded" if settings.fidelity else None)
         return load

@@ -61,6 +61,7 @@ class ServeSettings(BaseModel):
     served_model_name: str | None = None
     device: str | None = None
     dtype: str | None = None
+    threads: int | None = Field(None, ge=1, description="torch CPU threads (process-wide; default: torch's choice)")
     fidelity: bool = Field(False, description="encode audio as LLaSO-Base does (30 s padded windows)")
     whisper: str | None = Field(None, description="Whisper checkpoint for /v1/audio/transcriptions (default: tiny.en)")
     host: str = "127.0.0.1"
