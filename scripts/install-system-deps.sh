@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Debian packages the data tools use (speech synthesis, audio conversion, WordNet text).
+# Debian packages the data tools use (speech synthesis, audio conversion, WordNet text), and the
+# headless browser the web page test drives (chromium + chromium-driver).
 # Installs only what is missing; needs root (or sudo) the first time.
 set -euo pipefail
 need=()
@@ -10,6 +11,8 @@ command -v festival >/dev/null || need+=(festival)
 [ -d /usr/share/festival/voices/us/cmu_us_slt_arctic_hts ] || need+=(festvox-us-slt-hts)
 command -v sox >/dev/null || need+=(sox libsox-fmt-all)
 [ -d /usr/share/wordnet ] || need+=(wordnet-base)
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 [ ${#need[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null; then
   echo "missing system packages: ${need[*]} (install them with your package manager)" >&2

@@ -27,6 +27,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "llaso.cli.tasks_cmd",
     "llaso.cli.train_cmd",
     "llaso.cli.eval_cmd",
+    "llaso.cli.serve_cmd",
+    "llaso.cli.keys_cmd",
 )
 
 
