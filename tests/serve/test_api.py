@@ -14,7 +14,7 @@ import httpx
 import openai
 import pytest
 
-from llaso.inference.sampling import SamplingParams
+from llaso.generation.sampling import SamplingParams
 from llaso.serve.keys import ApiKey, hash_key, write_key_file
 from llaso.serve.settings import build_settings
 

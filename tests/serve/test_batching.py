@@ -59,7 +59,7 @@ def test_engine_rows_do_not_depend_on_their_batch(tiny, conversations) -> None:
 
     The engine underneath: tokens of each row alone and inside batches of 3 and 6 rows
     that mix prompt lengths (left padding), compared token by token."""
-    from llaso.inference.sampling import SamplingParams
+    from llaso.generation.sampling import SamplingParams
 
     encoded = [tiny.encode(llaso_messages(m)) for m in conversations[:6]]
     params = SamplingParams(max_new_tokens=8)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from llaso.cli.main import main
-from llaso.eval.run import ModelBackend, RunConfig, run
+from llaso.eval.run import RunConfig, model_backend, run
 from llaso.serve.settings import build_settings
 
 pytestmark = pytest.mark.slow
@@ -46,7 +46,7 @@ def in_process(tiny, split: Path, tmp_path_factory) -> dict[str, list[str]]:
     module's server exists, so one thread owns the model at a time)."""
     out = tmp_path_factory.mktemp("in-process")
     config = RunConfig(data=split, out=out, model="llaso-tiny", max_new_tokens=MAX_NEW_TOKENS, progress=False)
-    run(config, ModelBackend(config, model=tiny))
+    run(config, model_backend(config, model=tiny))
     return _answers(out)
 
 

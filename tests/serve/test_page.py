@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from llaso.inference.sampling import SamplingParams
+from llaso.generation.sampling import SamplingParams
 from llaso.serve.settings import build_settings
 
 pytestmark = pytest.mark.slow

@@ -249,7 +249,7 @@ class EngineWorker:
         row.job.emit(Finished(reason, len(row.tokens), row.text.answer))
 
     def _decode(self, batch: list[ChatJob]) -> None:
-        from llaso.inference.sampling import SamplingParams
+        from llaso.generation.sampling import SamplingParams
 
         rows = [row for row in (self._admit_guarded(job) for job in batch if not job.cancelled.is_set())
                 if row is not None]
