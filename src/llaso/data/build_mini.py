@@ -307,17 +307,20 @@ class Builder:
         voice = self._speech_voice(rng, unit.split)
         rate = float(rng.uniform(0.9, 1.1))
         if unit.layout == "t,a":
-            audio, info = self.speak(item.spoken_input, voice, rng, rate=rate)
+            spoken = item.spoken_input
+            audio, info = self.speak(spoken, voice, rng, rate=rate)
             human = self.with_audio(item.instruction, rng)
         elif unit.layout == "a,t":
-            audio, info = self.speak(item.instruction, voice, rng, rate=rate)
+            spoken = item.instruction
+            audio, info = self.speak(spoken, voice, rng, rate=rate)
             human = "<audio>" + ("\n" if rng.random() < 0.5 else " ") + item.text_input
         else:
-            audio, info = self.speak(item.question, voice, rng, rate=rate)
+            spoken = item.question
+            audio, info = self.speak(spoken, voice, rng, rate=rate)
             listen = self.templates["_listen"]
             prompt = listen[int(rng.integers(len(listen)))]
             human = prompt + "<audio>" if rng.random() < 0.5 else "<audio>\n" + prompt
-        return human, item.answer, [audio], [info], {"qa_kind": item.kind, "question": item.question}
+        return human, item.answer, [audio], [info], {"qa_kind": item.kind, "question": item.question, "text": spoken}
 
     def _make_SCR(self, unit, index, rng):
         from llaso.data.tasks import SPEECH_COMMANDS
@@ -325,7 +328,7 @@ class Builder:
         word = SPEECH_COMMANDS[int(rng.integers(len(SPEECH_COMMANDS)))]
         voice = self._speech_voice(rng, unit.split)
         audio, info = self.speak(word.lower(), voice, rng, rate=float(rng.uniform(0.85, 1.15)))
-        return self.with_audio(self.instruction("SCR", rng), rng), word, [audio], [info], {}
+        return self.with_audio(self.instruction("SCR", rng), rng), word, [audio], [info], {"text": word.lower()}
 
     def _make_IP(self, unit, index, rng):
         from llaso.data.text_sources.intents import random_request

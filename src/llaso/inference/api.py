@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +28,13 @@ def _params(params: SamplingParams | None, overrides: dict[str, Any]) -> Samplin
 class Llaso:
     """A loaded speech-language model with its processor and decoding engine."""
 
-    def __init__(self, model: LlasoForConditionalGeneration, processor: LlasoProcessor) -> None:
+    def __init__(self, model: LlasoForConditionalGeneration, processor: LlasoProcessor,
+                 audio_to_text: Callable[[Messages], Messages] | None = None) -> None:
+        """`audio_to_text` turns audio parts into text before encoding (the cascade baseline)."""
         self.model = model
         self.processor = processor
         self.engine = Engine(model, processor)
+        self.audio_to_text = audio_to_text
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = "llaso-tiny", *, device: str | None = None,
@@ -39,11 +42,20 @@ class Llaso:
                         fidelity: bool = False, audio_tower: str | os.PathLike | None = None,
                         home: str | os.PathLike | None = None) -> "Llaso":
         """`name_or_path`: "llaso-tiny", a folder written by save_pretrained, a stage folder of
-        `llaso train`, or an official LLaSO-Base checkpoint (see `llaso.checkpoints.load`).
+        `llaso train`, or an official LLaSO-Base checkpoint (see `llaso.checkpoints.load`);
+        "cascade:NAME" is NAME's own Whisper transcribing each audio into its LLM as text.
         `fidelity=True` (or `encoder_mode="padded"`) encodes audio in padded 30 s windows, as
         LLaSO-Base does; `audio_tower` fills in an official checkpoint saved without its encoder."""
         from llaso.checkpoints import LoadOptions, load
+        from llaso.inference import cascade
 
+        if cascade.is_cascade(name_or_path):
+            inner = cascade.inner_name(name_or_path)
+            whisper = cascade.whisper_folder(inner, Path(home) if home is not None else None)
+            model = cls.from_pretrained(inner, device=device, dtype=dtype, home=home)
+            transcribe = cascade.transcriber_for(whisper, device)
+            return cls(model.model, model.processor,
+                       audio_to_text=lambda messages: cascade.audio_parts_as_text(messages, transcribe))
         options = LoadOptions(
             device=device, dtype=dtype, encoder_mode="padded" if fidelity else encoder_mode,
             audio_tower=Path(audio_tower) if audio_tower is not None else None,
@@ -63,6 +75,8 @@ class Llaso:
         """The prompt as the model reads it. A grounded model (`transcript_grounding`) encodes each
         audio once, lets its Whisper decoder write the transcript from those frames, and puts it
         beside the audio's tokens; the engine then projects the same frames."""
+        if self.audio_to_text is not None:
+            messages = self.audio_to_text(messages)
         encoded = self.processor.encode(messages, add_generation_prompt=True)
         if not (getattr(self.model.config, "transcript_grounding", False) and encoded.audio_features):
             return encoded

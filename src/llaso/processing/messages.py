@@ -28,7 +28,8 @@ class FlatConversation:
     audios: list[AudioRef] = field(default_factory=list)
 
 
-def _audio_ref(part: dict[str, Any], where: str) -> AudioRef:
+def audio_ref(part: dict[str, Any], where: str) -> AudioRef:
+    """An audio content part (path, bytes, array, or OpenAI input_audio) as an AudioRef."""
     nested = part.get("input_audio")
     if isinstance(nested, dict):  # OpenAI's {"type": "input_audio", "input_audio": {"data": b64, "format"}}
         import base64
@@ -85,7 +86,7 @@ def flatten_messages(
                 elif kind in ("audio", "input_audio"):
                     if role != "user":
                         raise LlasoError(f"{where}: audio is only accepted in user turns, not {role!r}")
-                    flat.audios.append(_audio_ref(part, where))
+                    flat.audios.append(audio_ref(part, where))
                     if isinstance(audio_text, str) or audio_text is None:
                         pieces.append(audio_text or audio_token)
                     else:
