@@ -152,6 +152,12 @@ class Llaso:
                 results[index] = result
         return [r for r in results if r is not None]
 
+    def ask(self, index: Any, audio: Any = None, question: str | None = None, **options: Any) -> Any:
+        """Answer from your documents with citations: `llaso.features.retrieval.ask`."""
+        from llaso.features.retrieval import ask
+
+        return ask(self, index, audio=audio, question=question, **options)
+
 
 def user_message(instruction: str | None, audio: Any = None) -> dict[str, Any]:
     """A user turn with audio parts first, then the instruction (LLaSO's "<audio>\\ntext")."""

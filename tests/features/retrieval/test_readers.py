@@ -88,3 +88,15 @@ def test_pdf_pages(tmp_path):
     assert pypdf  # imported for the skip
     doc = read_document(path)
     assert doc.kind == "pdf" and doc.blocks[0].page == 1 and "pier four" in doc.blocks[0].text
+
+
+def test_lxml_and_standard_library_parsers_agree(docs_dir):
+    from llaso.features.retrieval import readers
+
+    pytest.importorskip("lxml")
+    text = (docs_dir / "garden.html").read_text().replace(
+        "</body>", "<p>After <!-- note --> the comment<br>and a break.</p></body>")
+    fast, fast_title = readers._lxml_html_blocks(text)
+    slow, slow_title = readers._stdlib_html_blocks(text)
+    assert fast == slow and fast_title == slow_title == "Community Garden"
+    assert fast[-2:] == [readers.Block("After the comment", "Watering"), readers.Block("and a break.", "Watering")]

@@ -15,32 +15,34 @@ from llaso.features.retrieval.index import StoredPassage
 REFUSAL = "I could not find the answer in the documents."
 MAX_PASSAGE_WORDS = 160
 
-SYSTEM_PROMPT = (
-    "You answer questions using only the numbered passages from the user's documents. "
-    "Answer in one or two short sentences, copying the passage's own words where you can, "
-    "and put the number of the passage you used in square brackets after each sentence, "
-    "like [1]. If the passages do not answer the question, reply exactly: " + REFUSAL
+INSTRUCTION = (
+    "Using only the passages above, answer this question in one sentence and end with the "
+    "passage number in brackets, like [1]. If they do not say, reply: " + REFUSAL
 )
 
 
 def passage_block(number: int, passage: StoredPassage, max_words: int = MAX_PASSAGE_WORDS) -> str:
     words = passage.text.split()
     text = " ".join(words[:max_words]) + (" ..." if len(words) > max_words else "")
-    where = passage.heading or passage.title or ""
-    return f"[{number}] ({where}) {text}" if where else f"[{number}] {text}"
+    return f"Passage [{number}]: {text}"
 
 
 def build_messages(question: str, passages: list[StoredPassage], *, audio: Any = None,
                    audio_rate: int | None = None) -> list[dict[str, Any]]:
-    """System instructions, then one user turn: the audio (when given), the passages and the
-    question. `question` is the transcript (or the typed text)."""
+    """One user turn: the audio (when given), the passages, the instruction, the question
+    (the transcript, or the typed text).
+
+    No system prompt (llaso-tiny was tuned without one) and the question last: with the
+    135M model, the passages-instruction-question order was the one that answered from the
+    passages on hand-made questions about the Python tutorial (a collection kept out of the
+    benchmark), where a system prompt or the question first made it echo section numbers.
+    """
     context = "\n\n".join(passage_block(i, p) for i, p in enumerate(passages, 1))
-    text = f"Passages:\n{context}\n\nQuestion: {question.strip()}\nAnswer with the passage number in brackets:"
     content: list[dict[str, Any]] = []
     if audio is not None:
         content.append(audio_part(audio, audio_rate))
-    content.append({"type": "text", "text": text})
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": content}]
+    content.append({"type": "text", "text": f"{context}\n\n{INSTRUCTION}\n\nQuestion: {question.strip()}"})
+    return [{"role": "user", "content": content}]
 
 
 def audio_part(audio: Any, sampling_rate: int | None = None) -> dict[str, Any]:
