@@ -120,18 +120,39 @@ def answers_eval(model, index, chosen, spoken, evalset, threshold, cache: Path, 
     from llaso.features.retrieval.prompt import REFUSAL, build_messages
     from llaso.inference.sampling import SamplingParams
 
-    done = {}
+    # The cache keeps what the model said; scoring is redone on every run, so a change in
+    # the citation checker never needs the (slow) generations again.
+    said: dict[tuple[str, str], tuple[str | None, float]] = {}
     if cache.exists():
         for line in cache.read_text().splitlines():
             if line.strip():
                 record = json.loads(line)
-                done[(record["id"], record["pipeline"])] = record
+                raw = None if record.get("refusal_reason") == "retrieval" else record["raw"]
+                said[(record["id"], record["pipeline"])] = (raw, record.get("seconds", 0.0))
+
+    def score(question, pipeline, result, raw, seconds):
+        answer = Answer(question=spoken[question["id"]], text=REFUSAL, refused=True, supported=False,
+                        hits=result.hits, relevance=result.relevance, mode="fused", pipeline=pipeline)
+        if raw is None:
+            answer.refusal_reason = "retrieval"
+        else:
+            finish_answer(answer, raw, [h.passage for h in result.hits])
+        return {"id": question["id"], "pipeline": pipeline, "kind": question["kind"],
+                "raw": answer.raw, "text": answer.text, "refused": answer.refused,
+                "refusal_reason": answer.refusal_reason, "supported": answer.supported,
+                "cited": [c.passage.id for c in answer.citations], "by_model": [c.by_model for c in answer.citations],
+                "gold": sorted(gold[question["id"]]), "seconds": seconds,
+                "correct": (not answer.refused) and answer_correct(answer.text, question["answer_words"]),
+                "word_share": 0.0 if answer.refused else answer_word_share(answer.text, question["answer_words"])}
+
     params = SamplingParams(max_new_tokens=max_new_tokens)
-    jobs = []
+    done, jobs = {}, []
     for question in chosen:
         result = retrieve(index, spoken[question["id"]], k=3, mode="fused")
         for pipeline in ("lslm", "cascade"):
-            if (question["id"], pipeline) not in done:
+            if (question["id"], pipeline) in said:
+                done[(question["id"], pipeline)] = score(question, pipeline, result, *said[(question["id"], pipeline)])
+            else:
                 jobs.append((question, pipeline, result))
     with open(cache, "a") as out:
         for start in tqdm(range(0, len(jobs), 8), desc="answering", unit="batch"):
@@ -145,21 +166,8 @@ def answers_eval(model, index, chosen, spoken, evalset, threshold, cache: Path, 
             share = (time.perf_counter() - began) / max(1, len(conversations))
             texts = {(q["id"], p): o.text or "" for (q, p, _), o in zip(generate, outputs)}
             for question, pipeline, result in batch:
-                answer = Answer(question=spoken[question["id"]], text=REFUSAL, refused=True, supported=False,
-                                hits=result.hits, relevance=result.relevance, mode="fused", pipeline=pipeline)
                 raw = texts.get((question["id"], pipeline))
-                if raw is None:
-                    answer.refusal_reason = "retrieval"
-                else:
-                    finish_answer(answer, raw, [h.passage for h in result.hits])
-                cited = [c.passage.id for c in answer.citations]
-                record = {"id": question["id"], "pipeline": pipeline, "kind": question["kind"],
-                          "raw": answer.raw, "text": answer.text, "refused": answer.refused,
-                          "refusal_reason": answer.refusal_reason, "supported": answer.supported,
-                          "cited": cited, "by_model": [c.by_model for c in answer.citations],
-                          "gold": sorted(gold[question["id"]]), "seconds": share if raw is not None else 0.0,
-                          "correct": (not answer.refused) and answer_correct(answer.text, question["answer_words"]),
-                          "word_share": 0.0 if answer.refused else answer_word_share(answer.text, question["answer_words"])}
+                record = score(question, pipeline, result, raw, share if raw is not None else 0.0)
                 done[(question["id"], pipeline)] = record
                 out.write(json.dumps(record) + "\n")
             out.flush()
@@ -256,7 +264,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--scale", type=int, nargs="*", default=[1000, 100000])
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--only-scale", action="store_true", help="just the build speed and latency figures")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (on a shared, loaded machine 1 is many times faster than 2)")
     args = parser.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     from machine import describe_machine
 
     from llaso.features.retrieval.metrics import (
@@ -272,12 +287,29 @@ def main(argv: list[str] | None = None) -> int:
     questions = manifest["questions"]
     results: dict = {"machine": describe_machine(), "load_average": os.getloadavg()}
 
-    log("indexing the collection (BM25, then BM25 + dense)")
-    bm25_index, n_passages, bm25_seconds = build_index(out / "collection-bm25.sqlite", manifest["collection"], None)
-    bm25_index.close()
-    index, _, dense_seconds = build_index(out / "collection.sqlite", manifest["collection"], EMBEDDER)
-    results["collection"] = {"documents": len(manifest["collection"]), "passages": n_passages,
-                             "bm25_build_rate": n_passages / bm25_seconds, "dense_build_rate": n_passages / dense_seconds}
+    built = out / "collection.json"
+    if built.exists() and (out / "collection.sqlite").exists():  # a rerun (more answers, scale) reuses it
+        from llaso.features.retrieval import PassageIndex
+
+        results["collection"] = json.loads(built.read_text())
+        index = PassageIndex.open(out / "collection.sqlite")
+    else:
+        log("indexing the collection (BM25, then BM25 + dense)")
+        bm25_index, n_passages, bm25_seconds = build_index(out / "collection-bm25.sqlite", manifest["collection"], None)
+        bm25_index.close()
+        index, _, dense_seconds = build_index(out / "collection.sqlite", manifest["collection"], EMBEDDER)
+        results["collection"] = {"documents": len(manifest["collection"]), "passages": n_passages,
+                                 "bm25_build_rate": n_passages / bm25_seconds,
+                                 "dense_build_rate": n_passages / dense_seconds}
+        built.write_text(json.dumps(results["collection"]))
+    if args.only_scale:
+        results["scale"] = scale_eval(out, manifest["collection"], questions, args.scale, args.queries, index)
+        index.close()
+        from llaso.atomic import write_json_atomic
+
+        write_json_atomic(out / "results-scale.json", results)
+        print_scale(results["scale"])
+        return 0
     gold = {q["id"]: gold_ids(index, q) for q in questions}
     missing = [q["id"] for q in questions if q["kind"] != "unanswerable" and not gold[q["id"]]]
     if missing:
@@ -395,9 +427,14 @@ def print_report(results: dict, questions: list[dict], spoken: dict) -> None:
         print(f"| refusal precision / recall (end to end) | {lslm['refusal'][0]:.3f} / {lslm['refusal'][1]:.3f} | "
               f"{cascade['refusal'][0]:.3f} / {cascade['refusal'][1]:.3f} |")
     if results.get("scale"):
+        print_scale(results["scale"])
+
+
+def print_scale(scale: list[dict]) -> None:
+    if scale:
         print("\n| passages | BM25 build (passages/s) | dense build (passages/s) | BM25 p50 / p95 ms | dense p50 / p95 ms | fused p50 / p95 ms |")
         print("|---|---|---|---|---|---|")
-        for row in results["scale"]:
+        for row in scale:
             dense_rate = f"{row['dense_build_rate']:.0f}" if "dense_build_rate" in row else "-"
             print(f"| {row['passages']:,} | {row['build_rate']:.0f} | {dense_rate} | "
                   + " | ".join(f"{row[f'{m}_p50_ms']:.1f} / {row[f'{m}_p95_ms']:.1f}" for m in MODES) + " |")

@@ -69,3 +69,11 @@ def test_attribution_needs_more_than_a_number():
 ])
 def test_refusals(text, refusal):
     assert looks_like_refusal(text) is refusal
+
+
+def test_restating_the_question_is_not_supported():
+    question = "When was the harbour lighthouse built?"
+    echo = check_citations("The harbour lighthouse was built [1].", PASSAGES, question=question, attribute=True)
+    assert not echo.supported
+    real = check_citations("It was built in 1887 from granite [1].", PASSAGES, question=question)
+    assert real.supported and real.cited == [1]

@@ -78,15 +78,20 @@ def word_support(words: set[str], passage_words: set[str]) -> float:
 
 
 def check_citations(answer: str, passages: list[str], *, min_support: float = DEFAULT_MIN_SUPPORT,
-                    attribute: bool = False) -> CitationCheck:
-    """Check `answer`'s citations against `passages` (passage n is passages[n - 1])."""
+                    attribute: bool = False, question: str = "") -> CitationCheck:
+    """Check `answer`'s citations against `passages` (passage n is passages[n - 1]).
+
+    Words of `question` do not count as the answer's: an answer that only restates the
+    question (which small models do) is supported by nothing, whatever it cites.
+    """
+    asked = key_words(question)
     passage_words = [key_words(p) for p in passages]
     kept: list[int] = []
     dropped: list[tuple[int, str]] = []
     pieces: list[str] = []
     orphaned = False  # a sentence whose every citation was dropped
     for _, sentence in split_sentences(answer) or [(0, answer)]:
-        sentence_words = key_words(strip_citations(sentence))
+        sentence_words = key_words(strip_citations(sentence)) - asked
 
         def verdict(match: re.Match) -> str:
             survivors = []
@@ -107,7 +112,7 @@ def check_citations(answer: str, passages: list[str], *, min_support: float = DE
         pieces.append(rewritten)
     text = " ".join(" ".join(pieces).split())
     text = re.sub(r"\s+([.,;:!?])", r"\1", text)
-    answer_words = key_words(strip_citations(answer))
+    answer_words = key_words(strip_citations(answer)) - asked
     attributed: list[int] = []
     wordy = sum(not w.isdigit() for w in answer_words) >= MIN_ATTRIBUTION_WORDS
     if attribute and not kept and not dropped and passages and wordy:
@@ -117,5 +122,6 @@ def check_citations(answer: str, passages: list[str], *, min_support: float = DE
     chosen = kept or attributed
     union = set().union(*(passage_words[n - 1] for n in chosen)) if chosen else set()
     support = word_support(answer_words, union) if chosen else 0.0
+    supported = bool(chosen) and bool(answer_words) and not orphaned and support >= min_support
     return CitationCheck(text=text, cited=kept, attributed=attributed, dropped=dropped,
-                         supported=bool(chosen) and not orphaned and support >= min_support, support=support)
+                         supported=supported, support=support)
