@@ -116,6 +116,12 @@ class Llaso:
                 results[index] = result
         return [r for r in results if r is not None]
 
+    def ask(self, index: Any, audio: Any = None, question: str | None = None, **options: Any) -> Any:
+        """Answer from your documents with citations: `llaso.features.retrieval.ask`."""
+        from llaso.features.retrieval import ask
+
+        return ask(self, index, audio=audio, question=question, **options)
+
 
 @torch.inference_mode()
 def ground(model: LlasoForConditionalGeneration, processor: LlasoProcessor, messages: Messages,
