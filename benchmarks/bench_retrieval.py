@@ -118,7 +118,7 @@ def answers_eval(model, index, chosen, spoken, evalset, threshold, cache: Path, 
     from llaso.features.retrieval.ask import Answer, finish_answer
     from llaso.features.retrieval.metrics import answer_correct, answer_word_share
     from llaso.features.retrieval.prompt import REFUSAL, build_messages
-    from llaso.inference.sampling import SamplingParams
+    from llaso.generation.sampling import SamplingParams
 
     # The cache keeps what the model said; scoring is redone on every run, so a change in
     # the citation checker never needs the (slow) generations again.

@@ -122,7 +122,7 @@ def ask(model: Any, index: PassageIndex | str | os.PathLike, *, audio: Any = Non
     """
     if audio is None and not (question and question.strip()):
         raise LlasoError("give the question as audio, as text, or both")
-    from llaso.inference.sampling import SamplingParams
+    from llaso.generation.sampling import SamplingParams
 
     params = params or SamplingParams(max_new_tokens=96)
     seconds: dict[str, float] = {}

@@ -92,7 +92,7 @@ def load_embedder(name: str = DEFAULT_EMBEDDER, device: str | None = None) -> Se
         from sentence_transformers import SentenceTransformer
     except ImportError:
         raise EmbedderError("dense retrieval needs sentence-transformers: pip install 'llaso[retrieval]'") from None
-    from llaso.inference.device import select_device
+    from llaso.device import select_device
 
     model = SentenceTransformer(str(path), device=str(select_device(device)), local_files_only=True,
                                 trust_remote_code=False)
