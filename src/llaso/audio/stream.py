@@ -149,3 +149,38 @@ class AudioStream:
 def iter_audio(source: AudioInput, **options) -> Iterator[np.ndarray]:
     """Shorthand for `iter(AudioStream(source, **options))`."""
     return iter(AudioStream(source, **options))
+
+
+def read_span(source: AudioInput, start: float, end: float, *, sampling_rate: int = SAMPLING_RATE,
+              source_rate: int | None = None, name: str | None = None) -> np.ndarray:
+    """Samples from `start` to `end` seconds (float32 mono at `sampling_rate`), decoding only
+    that span where the format allows seeking (WAV, FLAC, OGG); MP3 decodes up to it."""
+    if end <= start:
+        return np.zeros(0, np.float32)
+    label = describe_source(source, name)
+    if isinstance(source, np.ndarray):
+        stream = AudioStream(source, sampling_rate=sampling_rate, source_rate=source_rate, name=label)
+        rate = stream.info.source_rate
+        data = stream._array()[int(start * rate) : int(end * rate)]
+        block = _to_float(data, label)
+    else:
+        import soundfile as sf
+
+        try:
+            with sf.SoundFile(open_handle(source, label)) as handle:
+                rate = handle.samplerate
+                first = min(int(start * rate), handle.frames)
+                if handle.seekable():
+                    handle.seek(first)
+                else:
+                    handle.read(first, dtype="float32")
+                block = handle.read(max(0, int(end * rate) - first), dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise AudioError(label, f"not decodable audio ({exc})") from None
+    mono = block.mean(axis=1) if block.ndim == 2 and block.shape[1] > 1 else block.reshape(-1)
+    mono = np.ascontiguousarray(mono, dtype=np.float32)
+    if rate != sampling_rate and mono.size:
+        import soxr
+
+        mono = soxr.resample(mono, rate, sampling_rate, quality="HQ").astype(np.float32)
+    return mono

@@ -436,26 +436,28 @@ class WhisperTranscriber:
         return self._vad_model.frames
 
     def pieces(self, source: Any, *, segmentation: str = "vad", max_audio_seconds: float | None = None,
-               name: str | None = None) -> tuple[float, Iterator[Piece]]:
+               name: str | None = None, whole_if_short: bool = True) -> tuple[float, Iterator[Piece]]:
         """(duration, pieces of `source`): streamed, cut at silences (`vad`) or every 30 s
-        (`fixed`). Audio no longer than one piece is kept whole under `vad`, as Whisper would."""
+        (`fixed`). With `whole_if_short`, audio no longer than one piece is decoded whole, as
+        Whisper would (the VAD then cannot drop a quiet word of a short clip)."""
         from llaso.audio.stream import AudioStream
         from llaso.audio.vad import fixed_pieces, segment_speech
 
         if segmentation not in SEGMENTATIONS:
             raise LlasoError(f"unknown segmentation {segmentation!r}; choose from {', '.join(SEGMENTATIONS)}")
         stream = AudioStream(source, max_seconds=max_audio_seconds, name=name or source_name(source))
-        if segmentation == "fixed" or stream.duration <= self.vad.max_piece:
+        if segmentation == "fixed" or whole_if_short and stream.duration <= self.vad.max_piece:
             return stream.duration, fixed_pieces(stream, self.vad.max_piece)
         return stream.duration, segment_speech(stream, self.vad, self._vad_scores())
 
     # -- decoding -----------------------------------------------------------------------------
-    def decode_pieces(self, pieces: Sequence[Piece], *, timestamps: bool = True,
-                      word_timestamps: bool = False) -> list[list[Segment]]:
-        """Each piece's Segments on the recording's clock (pieces of one recording, in order)."""
+    def decode_pieces(self, pieces: Sequence[Piece], *, timestamps: bool = True, word_timestamps: bool = False,
+                      previous_end: float = 0.0) -> list[list[Segment]]:
+        """Each piece's Segments on the recording's clock (pieces of one recording, in order,
+        following a segment that ended at `previous_end`)."""
         decoded = self.backend.decode([p.samples for p in pieces], timestamps=timestamps,
                                       word_timestamps=word_timestamps)
-        out, previous = [], 0.0
+        out, previous = [], previous_end
         for piece, result in zip(pieces, decoded):
             segments = [] if is_silence(result) else place_segments(piece, result, previous)
             if segments:

@@ -1,0 +1,1 @@
+"""Scenes built on the inference API: each a library first, with the CLI and server on top."""
