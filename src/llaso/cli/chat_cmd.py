@@ -17,6 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("prompt", nargs="?", help="one-shot question; omit for an interactive session")
     parser.add_argument("--audio", action="append", default=[], help="audio file for the question (repeatable)")
     parser.add_argument("--system", default=None, help="system prompt")
+    parser.add_argument("--long-audio", choices=("error", "map_reduce"), default=None,
+                        help="audio over the model's budget: answer part by part and combine (map_reduce, "
+                             "the default) or refuse (error, the default with --fidelity)")
     add_model_options(parser)
     add_sampling_options(parser)
     parser.set_defaults(handler=run)
@@ -29,9 +32,9 @@ def _user_turn(text: str | None, audios: list[str]) -> dict:
     return {"role": "user", "content": content}
 
 
-def _answer(model, messages: list[dict], params, out) -> str:
+def _answer(model, messages: list[dict], params, out, long_audio: str = "error") -> str:
     pieces = []
-    for piece in model.stream_chat(messages, params):
+    for piece in model.stream_chat(messages, params, long_audio=long_audio):
         pieces.append(piece)
         out.write(piece)
         out.flush()
@@ -44,9 +47,10 @@ def run(args: argparse.Namespace) -> int:
 
     params = sampling_from_args(args)
     model = load_from_args(args)
+    long_audio = args.long_audio or ("error" if args.fidelity else "map_reduce")
     base = [{"role": "system", "content": args.system}] if args.system else []
     if args.prompt is not None or args.audio:
-        _answer(model, base + [_user_turn(args.prompt, args.audio)], params, sys.stdout)
+        _answer(model, base + [_user_turn(args.prompt, args.audio)], params, sys.stdout, long_audio)
         return 0
 
     interactive = sys.stdin.isatty()
@@ -84,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             if interactive:
                 print("llaso> ", end="", flush=True)
-            answer = _answer(model, messages + [turn], params, sys.stdout)
+            answer = _answer(model, messages + [turn], params, sys.stdout, long_audio)
         except LlasoError as exc:  # a bad file must not end the session
             print(f"error: {exc}")
             pending_audio = []

@@ -19,6 +19,7 @@ from llaso.errors import LlasoError
 COMMAND_MODULES: tuple[str, ...] = (
     "llaso.cli.chat_cmd",
     "llaso.cli.transcribe_cmd",
+    "llaso.cli.meeting_cmd",
     "llaso.cli.run_cmd",
     "llaso.cli.models_cmd",
     "llaso.cli.convert_cmd",

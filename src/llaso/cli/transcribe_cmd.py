@@ -68,6 +68,10 @@ def _progress_bar(enabled: bool):
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
+    # OpenMP's busy-wait makes CTranslate2 and torch several times slower on a busy machine.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from llaso.atomic import write_text_atomic
     from llaso.errors import LlasoError
     from llaso.inference.subtitles import render
