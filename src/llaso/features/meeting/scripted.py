@@ -126,8 +126,8 @@ def _pick(rng: np.random.Generator, items: Sequence[str]) -> str:
 def write_script(name: str, rng: np.random.Generator, *, speakers: int, turns: int,
                  voices: Sequence[str] = VOICE_POOL, filler: Sequence[str] = ()) -> ScriptedMeeting:
     """A meeting script: who says what, with labelled decisions and action items (no audio yet)."""
-    people = list(rng.choice(NAMES, size=speakers, replace=False))
-    chosen = list(rng.choice(len(voices), size=speakers, replace=False))
+    people = [str(p) for p in rng.choice(NAMES, size=speakers, replace=False)]
+    chosen = [int(i) for i in rng.choice(len(voices), size=speakers, replace=False)]
     meeting = ScriptedMeeting(name, {p: voices[i] for p, i in zip(people, chosen)}, [])
     lines = meeting.turns
     chair = people[0]
