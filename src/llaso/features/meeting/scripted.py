@@ -63,8 +63,7 @@ CLOSERS = ("I think that's everything for today.", "Thanks everyone, see you nex
 
 # Voices per participant slot: a different engine or timbre each, so speakers differ as people do.
 VOICE_POOL = ("piper:joe", "flite:slt", "espeak-ng:en-gb-scotland+m3", "festival:kal_diphone",
-              "flite:awb", "espeak-ng:en-us+f2", "espeak-ng:en+m1", "flite:rms",
-              "espeak-ng:en-029+f4")
+              "flite:awb", "espeak-ng:en-us+f2", "espeak-ng:en+m1", "flite:rms", "espeak-ng:en-029+f4")
 FAST_VOICES = ("espeak-ng:en-us+m3", "flite:slt", "espeak-ng:en-gb-scotland+f2", "flite:awb")
 
 
@@ -123,12 +122,30 @@ def _pick(rng: np.random.Generator, items: Sequence[str]) -> str:
     return items[int(rng.integers(len(items)))]
 
 
+def pick_voices(rng: np.random.Generator, voices: Sequence[str], count: int) -> list[str]:
+    """`count` voices of different people: espeak-ng's variants share one synthesiser (a speaker
+    encoder hears them as one person), so at most one of them per meeting when others remain."""
+    order = [voices[int(i)] for i in rng.permutation(len(voices))]
+    chosen: list[str] = []
+    for voice in order:
+        if voice.startswith("espeak-ng:") and any(v.startswith("espeak-ng:") for v in chosen):
+            continue
+        chosen.append(voice)
+    for voice in order:  # too few other engines: allow a second espeak-ng voice
+        if len(chosen) >= count:
+            break
+        if voice not in chosen:
+            chosen.append(voice)
+    if len(chosen) < count:
+        raise ValueError(f"{count} speakers need at least {count} voices, got {len(voices)}")
+    return chosen[:count]
+
+
 def write_script(name: str, rng: np.random.Generator, *, speakers: int, turns: int,
                  voices: Sequence[str] = VOICE_POOL, filler: Sequence[str] = ()) -> ScriptedMeeting:
     """A meeting script: who says what, with labelled decisions and action items (no audio yet)."""
     people = [str(p) for p in rng.choice(NAMES, size=speakers, replace=False)]
-    chosen = [int(i) for i in rng.choice(len(voices), size=speakers, replace=False)]
-    meeting = ScriptedMeeting(name, {p: voices[i] for p, i in zip(people, chosen)}, [])
+    meeting = ScriptedMeeting(name, dict(zip(people, pick_voices(rng, voices, speakers))), [])
     lines = meeting.turns
     chair = people[0]
     lines.append(Turn(chair, _pick(rng, OPENERS)))
