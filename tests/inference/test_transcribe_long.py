@@ -181,3 +181,16 @@ def test_alignment_gives_word_times():
     result = words_from_alignment(pieces, path, [0.9] * 5, duration=1.0)
     assert [w.text for w in result] == ["Hello", "world.", "Bye"]
     assert [(w.start, w.end) for w in result] == [(0.0, 0.1), (0.1, 0.4), (0.4, 0.62)]
+
+
+def test_a_file_broken_midway_keeps_what_came_before(transcriber, long_recording, tmp_path):
+    path, truth, _, _ = long_recording
+    audio, rate = sf.read(path, dtype="float32")
+    flac = tmp_path / "long.flac"
+    sf.write(flac, audio, rate)
+    data = flac.read_bytes()
+    broken = tmp_path / "broken.flac"
+    broken.write_bytes(data[: len(data) // 2] + b"\x00" * 4000 + data[len(data) // 2 + 4000 :])
+    result = transcriber.transcribe([broken])[0]
+    assert "broken.flac" in result.error and "transcribed up to" in result.error
+    assert result.segments and "committee" in words(result.text)  # the part before the damage
