@@ -259,6 +259,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="two short meetings, 1 and 5 minutes")
     parser.add_argument("--skip-model", action="store_true", help="no LLM action-item extraction")
     parser.add_argument("--pieces", type=int, default=40, help="VAD pieces for the decoder comparison")
+    parser.add_argument("--stages", default="lengths,segmentation,engines,meetings",
+                        help="comma-separated subset of lengths, segmentation, engines, meetings")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     work = Path(args.work)
@@ -269,17 +271,23 @@ def main() -> None:
     from llaso.inference.transcribe import WhisperTranscriber
 
     transcriber = WhisperTranscriber.from_pretrained(device="cpu")
-    results = {"lengths": bench_lengths(work, meetings, (1, 5) if args.quick else LENGTHS)}
-    results["segmentation"] = bench_segmentation(meetings, transcriber)
-    results["engines"] = bench_engines(meetings, transcriber, args.pieces)
-    model = None
-    if not args.skip_model:
-        from llaso import Llaso
+    stages = set(args.stages.split(","))
+    results = {}
+    if "lengths" in stages:
+        results["lengths"] = bench_lengths(work, meetings, (1, 5) if args.quick else LENGTHS)
+    if "segmentation" in stages:
+        results["segmentation"] = bench_segmentation(meetings, transcriber)
+    if "engines" in stages:
+        results["engines"] = bench_engines(meetings, transcriber, args.pieces)
+    if "meetings" in stages:
+        model = None
+        if not args.skip_model:
+            from llaso import Llaso
 
-        model = Llaso.from_pretrained("llaso-tiny", device="cpu")
-    results["meetings"] = bench_meetings(meetings, transcriber, model)
-    (work / "results.json").write_text(json.dumps(results, indent=2, default=str))
-    print(f"\nresults: {work / 'results.json'}; peak RSS of this process "
+            model = Llaso.from_pretrained("llaso-tiny", device="cpu")
+        results["meetings"] = bench_meetings(meetings, transcriber, model)
+    (work / f"results-{'-'.join(sorted(stages))}.json").write_text(json.dumps(results, indent=2, default=str))
+    print(f"\nresults under {work}; peak RSS of this process "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

@@ -175,6 +175,7 @@ class CTranslate2Backend:
         self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self.feature_extractor = WhisperFeatureExtractor(feature_size=self.model.n_mels)
         self.max_length = max_length
+        self.encoder_batch = 2
         self.multilingual = bool(self.model.is_multilingual)
         no_ts = self.tokenizer.token_to_id("<|notimestamps|>")
         self.no_timestamps = int(no_ts if no_ts is not None else NO_TIMESTAMPS_EN)
@@ -183,16 +184,28 @@ class CTranslate2Backend:
         if self.multilingual:  # English transcription on a multilingual checkpoint
             self.sot += [self.tokenizer.token_to_id("<|en|>"), self.tokenizer.token_to_id("<|transcribe|>")]
 
-    def decode(self, pieces: Sequence[np.ndarray], *, timestamps: bool = True,
-               word_timestamps: bool = False) -> list[Decoded]:
+    def _encode(self, pieces: Sequence[np.ndarray], to_cpu: bool):
+        """Encoder output for a batch. On the CPU the encoder runs `encoder_batch` pieces at a
+        time (its attention over 1,500 frames is the peak of the whole run: about 55 MB per
+        piece) and the decoder still sees the whole batch."""
         import ctranslate2
 
+        def encode(chunk: Sequence[np.ndarray], cpu: bool):
+            feats = self.feature_extractor(list(chunk), sampling_rate=SAMPLING_RATE, return_tensors="np")
+            view = ctranslate2.StorageView.from_array(np.ascontiguousarray(feats["input_features"], dtype=np.float32))
+            return self.model.encode(view, to_cpu=cpu)
+
+        if self.model.device != "cpu" or len(pieces) <= self.encoder_batch:
+            return encode(pieces, to_cpu)
+        parts = [np.asarray(encode(pieces[i : i + self.encoder_batch], True))
+                 for i in range(0, len(pieces), self.encoder_batch)]
+        return ctranslate2.StorageView.from_array(np.ascontiguousarray(np.concatenate(parts)))
+
+    def decode(self, pieces: Sequence[np.ndarray], *, timestamps: bool = True,
+               word_timestamps: bool = False) -> list[Decoded]:
         if not pieces:
             return []
-        feats = self.feature_extractor(list(pieces), sampling_rate=SAMPLING_RATE, return_tensors="np")
-        features = ctranslate2.StorageView.from_array(np.ascontiguousarray(feats["input_features"], dtype=np.float32))
-        # On the CPU when word times follow: align() then takes the rows that have text.
-        encoded = self.model.encode(features, to_cpu=word_timestamps)
+        encoded = self._encode(pieces, to_cpu=word_timestamps)
         prompt = self.sot if timestamps else self.sot + [self.no_timestamps]
         results = self.model.generate(encoded, [prompt] * len(pieces), beam_size=1, max_length=self.max_length,
                                       return_scores=True, return_no_speech_prob=True, suppress_blank=True)
