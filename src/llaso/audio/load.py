@@ -30,9 +30,8 @@ def describe_source(source: AudioInput, name: str | None = None) -> str:
     return f"<{type(source).__name__}>"
 
 
-def _decode(source: AudioInput, label: str) -> tuple[np.ndarray, int]:
-    import soundfile as sf
-
+def open_handle(source: str | os.PathLike | bytes | bytearray, label: str) -> object:
+    """What soundfile opens for a path or encoded bytes, after the checks that name the problem."""
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.exists():
@@ -41,11 +40,16 @@ def _decode(source: AudioInput, label: str) -> tuple[np.ndarray, int]:
             raise AudioError(label, "is a directory, not an audio file")
         if path.stat().st_size == 0:
             raise AudioError(label, "empty file (0 bytes)")
-        handle: object = path
-    else:
-        if len(source) == 0:
-            raise AudioError(label, "empty input (0 bytes)")
-        handle = io.BytesIO(bytes(source))
+        return path
+    if len(source) == 0:
+        raise AudioError(label, "empty input (0 bytes)")
+    return io.BytesIO(bytes(source))
+
+
+def _decode(source: AudioInput, label: str) -> tuple[np.ndarray, int]:
+    import soundfile as sf
+
+    handle = open_handle(source, label)
     try:
         data, rate = sf.read(handle, dtype="float32", always_2d=True)
     except sf.LibsndfileError as exc:

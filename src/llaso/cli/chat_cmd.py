@@ -20,14 +20,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--layout", default="t,a", choices=("t,a", "a,t", "a"),
                         help="t,a (default): the prompt is an instruction about the audio; a,t: the audio is a "
                              "spoken instruction and the prompt its input; a: the audio says it all")
+    parser.add_argument("--long-audio", choices=("error", "map_reduce"), default=None,
+                        help="audio over the model's budget: answer part by part and combine (map_reduce, "
+                             "the default) or refuse (error, the default with --fidelity)")
     add_model_options(parser)
     add_sampling_options(parser)
     parser.set_defaults(handler=run)
 
 
-def _answer(model, messages: list[dict], params, out) -> str:
+def _answer(model, messages: list[dict], params, out, long_audio: str = "error") -> str:
     pieces = []
-    for piece in model.stream_chat(messages, params):
+    for piece in model.stream_chat(messages, params, long_audio=long_audio):
         pieces.append(piece)
         out.write(piece)
         out.flush()
@@ -41,9 +44,10 @@ def run(args: argparse.Namespace) -> int:
 
     params = sampling_from_args(args)
     model = load_from_args(args)
+    long_audio = args.long_audio or ("error" if args.fidelity else "map_reduce")
     base = [{"role": "system", "content": args.system}] if args.system else []
     if args.prompt is not None or args.audio:
-        _answer(model, base + [user_message(args.prompt, args.audio, layout=args.layout)], params, sys.stdout)
+        _answer(model, base + [user_message(args.prompt, args.audio, layout=args.layout)], params, sys.stdout, long_audio)
         return 0
 
     interactive = sys.stdin.isatty()
@@ -81,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             if interactive:
                 print("llaso> ", end="", flush=True)
-            answer = _answer(model, messages + [turn], params, sys.stdout)
+            answer = _answer(model, messages + [turn], params, sys.stdout, long_audio)
         except LlasoError as exc:  # a bad file must not end the session
             print(f"error: {exc}")
             pending_audio = []

@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "llaso.cli.transcribe_cmd",
     "llaso.cli.index_cmd",
     "llaso.cli.ask_cmd",
+    "llaso.cli.meeting_cmd",
     "llaso.cli.run_cmd",
     "llaso.cli.models_cmd",
     "llaso.cli.convert_cmd",

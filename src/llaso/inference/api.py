@@ -82,19 +82,60 @@ class Llaso:
             return encoded
         return ground(self.model, self.processor, messages, encoded)
 
-    def chat(self, messages: Messages, params: SamplingParams | None = None, **sampling: Any) -> str:
-        """The assistant's answer to the conversation so far."""
+    def chat(self, messages: Messages, params: SamplingParams | None = None, *, long_audio: str = "error",
+             **sampling: Any) -> str:
+        """The assistant's answer to the conversation so far. Audio over the model's budget
+        (`audio_budget_seconds`) is refused unless `long_audio="map_reduce"` (llaso.inference.longform)."""
+        if _long_audio(long_audio) == "map_reduce":
+            from llaso.inference.longform import answer_long
+
+            return answer_long(self, messages, _params(params, sampling)).text
         result = self.engine.generate([self.encode(messages)], _params(params, sampling))[0]
         return result.text or ""
 
-    def stream_chat(self, messages: Messages, params: SamplingParams | None = None, **sampling: Any) -> Iterator[str]:
+    def stream_chat(self, messages: Messages, params: SamplingParams | None = None, *, long_audio: str = "error",
+                    **sampling: Any) -> Iterator[str]:
+        if _long_audio(long_audio) == "map_reduce":
+            from llaso.inference.longform import stream_long
+
+            return stream_long(self, messages, _params(params, sampling))
         return self.engine.stream(self.encode(messages), _params(params, sampling))
 
     def generate(self, instruction: str | None = None, audio: Any = None, params: SamplingParams | None = None,
-                 *, layout: str | Layout = Layout.TEXT_AUDIO, **sampling: Any) -> str:
+                 *, layout: str | Layout = Layout.TEXT_AUDIO, long_audio: str = "error", **sampling: Any) -> str:
         """One user turn about `audio` (path, bytes or array; or a list of them), in a LLaSO
         layout (see `user_message`): by default the instruction is text, then the audio."""
-        return self.chat([user_message(instruction, audio, layout=layout)], params, **sampling)
+        return self.chat([user_message(instruction, audio, layout=layout)], params, long_audio=long_audio, **sampling)
+
+    # -- long recordings (llaso.inference.longform, .transcribe; llaso.features.meeting) --------
+    @property
+    def audio_budget_seconds(self) -> float:
+        """The longest audio one conversation may carry (30 s windows x max_audio_windows)."""
+        from llaso.inference.longform import budget_seconds
+
+        return budget_seconds(self)
+
+    def transcribe(self, audio: Any, **options: Any) -> Any:
+        """Whisper's transcript of a recording of any length (a Transcript with timed
+        `.segments`; a list for a list of inputs). Options: see WhisperTranscriber.transcribe."""
+        if getattr(self, "_whisper", None) is None:
+            from llaso.inference.transcribe import WhisperTranscriber
+
+            self._whisper = WhisperTranscriber.from_pretrained()
+        many = isinstance(audio, (list, tuple))
+        results = self._whisper.transcribe(list(audio) if many else [audio], **options)
+        return results if many else results[0]
+
+    def meeting(self, recording: Any, **options: Any) -> Any:
+        """A MeetingReport (transcript, speaker turns, summary, decisions, action items, tone per
+        turn): options are MeetingOptions fields (speakers=N, summary=, tone=, ...)."""
+        from llaso.features.meeting.pipeline import MeetingOptions, run_meeting
+
+        if getattr(self, "_whisper", None) is None:
+            from llaso.inference.transcribe import WhisperTranscriber
+
+            self._whisper = WhisperTranscriber.from_pretrained()
+        return run_meeting(recording, model=self, transcriber=self._whisper, options=MeetingOptions(**options))
 
     # -- many conversations ---------------------------------------------------------------
     def chat_batch(self, conversations: Sequence[Messages], params: SamplingParams | None = None,
@@ -151,6 +192,12 @@ def transcripts_of(model: LlasoForConditionalGeneration, processor: LlasoProcess
         out.append(" ".join(p for p in pieces[at : at + n] if p))
         at += n
     return out
+
+
+def _long_audio(value: str) -> str:
+    from llaso.inference.longform import check_long_audio
+
+    return check_long_audio(value)
 
 
 def user_message(instruction: str | None, audio: Any = None,

@@ -29,9 +29,10 @@ def inner_name(name: str | os.PathLike) -> str:
     return os.fspath(name)[len(PREFIX):]
 
 
-def whisper_folder(name_or_path: str, home: Path | None = None) -> Path:
+def whisper_folder(name_or_path: str, home: Path | None = None) -> Path | None:
     """The full Whisper checkpoint (encoder and decoder) a catalog or stage-folder model is
-    built on: the `encoder` its training.json names."""
+    built on: the `encoder` its training.json names. None for the embedded whisper-tiny.en,
+    which `llaso transcribe` runs from its CTranslate2 package (the same weights, faster)."""
     from llaso.checkpoints.base_weights import resolve_base
     from llaso.checkpoints.catalog import LOADABLE, shipped_weights_dir
     from llaso.checkpoints.stage_folder import is_stage_folder, training_info
@@ -45,6 +46,8 @@ def whisper_folder(name_or_path: str, home: Path | None = None) -> Path:
     encoder = training_info(folder).get("encoder")
     if not encoder:
         raise LlasoError(f"cascade:{name_or_path}: its training.json names no Whisper encoder")
+    if encoder == "whisper-tiny.en":
+        return None
     return resolve_base(str(encoder), home)
 
 
@@ -77,7 +80,7 @@ def audio_parts_as_text(messages: Messages, transcribe: Callable[[list[Any]], li
     return out
 
 
-def transcriber_for(folder: Path, device: str | None = None) -> Callable[[list[Any]], list[str]]:
+def transcriber_for(folder: Path | None, device: str | None = None) -> Callable[[list[Any]], list[str]]:
     """`refs -> transcripts` with the Whisper in `folder` (what `llaso transcribe` runs)."""
     from llaso.inference.transcribe import WhisperTranscriber
 
