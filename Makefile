@@ -10,6 +10,8 @@ demo: install
 	$(BIN)/llaso demo
 
 test: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 install: $(STAMP)

@@ -282,7 +282,7 @@ def main() -> None:
         code_serial = serial.stop()
 
         print("\n" + HEADER)
-        for n, level in levels.items():
+        for _n, level in levels.items():
             print(level.row("batched (max batch 16)"))
         print(serial_8.row("one at a time (batch 1)"))
         if 8 in levels and 1 in levels:

@@ -76,9 +76,9 @@ def agreement(ours: list[str], base: list[str], questions: list[str]) -> dict:
 
 
 def text_agreement(model) -> dict:
+    from llaso import Llaso
     from llaso.generation.sampling import SamplingParams
     from llaso.model.adapter import routes_text_to_base
-    from llaso import Llaso
     from llaso.train.replay import base_engine, heldout_prompts
 
     questions = heldout_prompts()

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from llaso.inference.api import Llaso
     from llaso.generation.sampling import SamplingParams
+    from llaso.inference.api import Llaso
 
 __all__ = ["Llaso", "SamplingParams", "__version__"]
 

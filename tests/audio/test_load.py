@@ -96,3 +96,28 @@ def test_split_windows_and_limit():
     assert [len(w) for w in windows] == [480000, 480000, 80000]
     with pytest.raises(AudioError, match="at most 2 windows"):
         split_windows(samples, max_windows=2)
+
+
+def test_a_wav_that_holds_less_than_its_header_says_is_flagged(tmp_path):
+    import io
+    import warnings
+
+    import numpy as np
+    import soundfile as sf
+
+    from llaso.audio import load_audio
+    from llaso.audio.header import AudioTruncatedWarning, wav_header_seconds
+
+    buffer = io.BytesIO()
+    sf.write(buffer, np.zeros(16000, np.float32), 16000, format="WAV", subtype="PCM_16")
+    whole = buffer.getvalue()
+    assert wav_header_seconds(whole) == (1.0, 1.0)
+    lying = bytearray(whole[:1044])
+    lying[40:44] = (10 * 3600 * 32000).to_bytes(4, "little")  # "ten hours" over 1 kB of samples
+    (tmp_path / "cut.wav").write_bytes(whole[: len(whole) // 2])
+    for source in (bytes(lying), tmp_path / "cut.wav"):
+        with pytest.warns(AudioTruncatedWarning, match="truncated WAV"):
+            load_audio(source)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_audio(whole)  # a whole file says nothing

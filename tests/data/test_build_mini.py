@@ -74,7 +74,10 @@ def _voices(sample: dict) -> list[str]:
 
 def _texts(sample: dict) -> set[str]:
     meta = sample.get("meta", {})
-    texts = {meta.get(k) for k in ("text", "question", "utterance") if meta.get(k)}
+    keys = ("text", "question", "utterance")
+    if sample.get("layout") == "a,t":  # the spoken text is the instruction: a shared template, like typed ones
+        keys = ("question", "utterance")
+    texts = {meta.get(k) for k in keys if meta.get(k)}
     if sample["task"] == "ASR":
         texts.add(sample["conversations"][-1]["value"])
     return {normalise_key(t) for t in texts}

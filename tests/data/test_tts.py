@@ -7,8 +7,8 @@ import pytest
 
 from llaso.data.tts import TTSError, get_backend, register_backend, voice_catalogue
 from llaso.data.tts.base import Synthesis, Voice
-from llaso.data.tts.registry import BackendSet
 from llaso.data.tts.espeak import espeak_ipa
+from llaso.data.tts.registry import BackendSet
 
 VOICES = {v.id: v for v in voice_catalogue()}
 

@@ -12,6 +12,7 @@ from llaso.cli.main import main
 from llaso.eval.judge import Judge, JudgeConfig, JudgeError, JudgeItem, load_rubric
 from llaso.eval.score import ScoreOptions, score_path
 
+
 def completion(text: str, model: str = "test") -> dict:
     return {"id": "x", "object": "chat.completion", "created": 0, "model": model,
             "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}]}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from llaso.eval.score import ScoreOptions, score_path
 from llaso.data.file_names import OFFICIAL_STEMS
+from llaso.eval.score import ScoreOptions, score_path
 
 
 @pytest.fixture(scope="module")

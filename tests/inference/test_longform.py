@@ -5,6 +5,7 @@ import pytest
 import soundfile as sf
 
 from llaso.errors import AudioError, LlasoError
+from llaso.generation.sampling import SamplingParams
 from llaso.inference.longform import (
     PartAnswer,
     _groups,
@@ -14,7 +15,6 @@ from llaso.inference.longform import (
     prepare,
     reduce_prompt,
 )
-from llaso.generation.sampling import SamplingParams
 
 
 def test_combine_choice_and_grouping():

@@ -38,10 +38,10 @@ def words(text: str) -> list[str]:
 def long_recording(tmp_path_factory):
     """About 80 s: espeak-ng sentences with pauses of 0.4-3.5 s; returns the path, the truth
     (start, end, sentence) and each clip alone."""
+    import soxr
+
     from llaso.data.tts.base import Voice
     from llaso.data.tts.registry import get_backend
-
-    import soxr
 
     rng = np.random.default_rng(7)
     backend = get_backend("espeak-ng")
@@ -80,7 +80,7 @@ def test_every_sentence_once_with_true_times(vad_result, long_recording, transcr
     assert vad_result.error is None and vad_result.audio_seconds == pytest.approx(duration, abs=0.01)
     hyp = words(vad_result.text)
     ref = words(" ".join(s for _, _, s in truth))
-    from llaso.eval.edit_distance import levenshtein
+    from llaso.eval.metrics import edit_distance as levenshtein
 
     assert levenshtein(hyp, ref) / len(ref) < 0.2, vad_result.text
     # Nothing lost or duplicated at a boundary: a word Whisper hears in the clip alone is in the
@@ -164,7 +164,7 @@ def test_torch_loop_and_ctranslate2_agree_on_a_clip(transcriber, speech_clip):
     ours = WhisperTranscriber.from_pretrained(backend="torch", device="cpu").transcribe([speech_clip])[0]
     kept = transcriber.transcribe([speech_clip], timestamps=False)[0]
     a, b = words(ours.text), words(kept.text)
-    from llaso.eval.edit_distance import levenshtein
+    from llaso.eval.metrics import edit_distance as levenshtein
 
     assert levenshtein(a, b) <= 2, (ours.text, kept.text)
 

@@ -21,7 +21,7 @@ class ThreadServer:
 
     app: Any
 
-    def start(self) -> "ThreadServer":
+    def start(self) -> ThreadServer:
         import uvicorn
 
         from llaso.serve.server import bind

@@ -13,12 +13,11 @@ import time
 import httpx
 import openai
 import pytest
+from serve_helpers import audio_part, b64, openai_client
 
 from llaso.generation.sampling import SamplingParams
 from llaso.serve.keys import ApiKey, hash_key, write_key_file
 from llaso.serve.settings import build_settings
-
-from serve_helpers import audio_part, b64, openai_client
 
 pytestmark = pytest.mark.slow
 
@@ -179,7 +178,10 @@ def test_transcription_in_every_format(client, clips, whisper) -> None:
         verbose = client.audio.transcriptions.create(model="whisper-1", file=f, response_format="verbose_json",
                                                      prompt="a pangram", temperature=0.0)
     assert verbose.text == expected.text and verbose.duration == pytest.approx(2.786, abs=0.01)
-    assert verbose.segments[0].start == 0.0 and verbose.segments[0].end == pytest.approx(verbose.duration, abs=0.01)
+    # Segments carry the times of the speech in them (the voice detector's), within the clip.
+    first, last = verbose.segments[0], verbose.segments[-1]
+    assert 0.0 <= first.start < 0.5 and 0.6 * verbose.duration < last.end <= verbose.duration + 0.01
+    assert [s.text for s in expected.segments] == [s.text for s in verbose.segments]
     assert verbose.segments[0].text == expected.text
 
 

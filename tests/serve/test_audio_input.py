@@ -9,7 +9,14 @@ import pytest
 from serve_helpers import encoded, wav_claiming
 
 from llaso.serve.audio_input import (
-    check_complete, check_seconds, decode, decode_base64, parse_audio_url, probe, sniff_format, wav_header_seconds,
+    check_complete,
+    check_seconds,
+    decode,
+    decode_base64,
+    parse_audio_url,
+    probe,
+    sniff_format,
+    wav_header_seconds,
 )
 from llaso.serve.errors import ApiError
 

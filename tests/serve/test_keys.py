@@ -10,7 +10,16 @@ import pytest
 
 from llaso.cli.main import main
 from llaso.serve.keys import (
-    SCOPES, ApiKey, KeyFileError, KeyStore, add_key, generate_key, hash_key, parse_scopes, read_key_file, remove_key,
+    SCOPES,
+    ApiKey,
+    KeyFileError,
+    KeyStore,
+    add_key,
+    generate_key,
+    hash_key,
+    parse_scopes,
+    read_key_file,
+    remove_key,
 )
 
 

@@ -23,7 +23,11 @@ def tiny_parts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """HF folders of a 2-layer Whisper encoder and a 2-layer Llama LLM (random weights)."""
     import torch
     from transformers import (
-        LlamaConfig, LlamaForCausalLM, WhisperConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration,
+        LlamaConfig,
+        LlamaForCausalLM,
+        WhisperConfig,
+        WhisperFeatureExtractor,
+        WhisperForConditionalGeneration,
     )
 
     from llaso.checkpoints.base_weights import ensure_smollm2_135m_instruct

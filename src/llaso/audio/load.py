@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 
@@ -14,7 +13,7 @@ from llaso.errors import AudioError
 SAMPLING_RATE = 16_000
 DEFAULT_MAX_SECONDS = 600.0
 
-AudioInput = Union[str, os.PathLike, bytes, bytearray, np.ndarray]
+AudioInput = str | os.PathLike | bytes | bytearray | np.ndarray
 
 
 def describe_source(source: AudioInput, name: str | None = None) -> str:
@@ -31,18 +30,25 @@ def describe_source(source: AudioInput, name: str | None = None) -> str:
 
 
 def open_handle(source: str | os.PathLike | bytes | bytearray, label: str) -> object:
-    """What soundfile opens for a path or encoded bytes, after the checks that name the problem."""
+    """What soundfile opens for a path or encoded bytes, after the checks that name the problem
+    (and a warning when a WAV holds less than its header promises)."""
+    from llaso.audio.header import HEAD_BYTES, warn_if_truncated
+
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.exists():
             raise AudioError(label, "file not found")
         if path.is_dir():
             raise AudioError(label, "is a directory, not an audio file")
-        if path.stat().st_size == 0:
+        size = path.stat().st_size
+        if size == 0:
             raise AudioError(label, "empty file (0 bytes)")
+        with open(path, "rb") as handle:
+            warn_if_truncated(handle.read(HEAD_BYTES), size, label)
         return path
     if len(source) == 0:
         raise AudioError(label, "empty input (0 bytes)")
+    warn_if_truncated(bytes(source[:HEAD_BYTES]), len(source), label)
     return io.BytesIO(bytes(source))
 
 

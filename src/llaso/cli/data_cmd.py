@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     build = commands.add_parser("build-mini", help="build the llaso-mini corpus offline (resumable)")
     build.add_argument("--out", required=True, help="output folder")
-    build.add_argument("--scale", choices=("small", "full"), default="small")
+    build.add_argument("--scale", choices=("small", "medium", "full"), default="small")
     build.add_argument("--seed", type=int, default=0)
     build.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
     build.add_argument("--no-progress", action="store_true")
@@ -54,6 +54,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     convert.add_argument("--augment", action="store_true")
     convert.add_argument("--seed", type=int, default=0)
     convert.set_defaults(handler=_convert)
+
+    open_ = commands.add_parser("open-prompts", help="open questions about what clips say (answers: "
+                                "`llaso train --make-teacher`)")
+    open_.add_argument("inputs", nargs="+", help="sample files whose one-clip samples carry meta.text")
+    open_.add_argument("--out", required=True)
+    open_.add_argument("--limit", type=int, default=None)
+    open_.add_argument("--seed", type=int, default=0)
+    open_.set_defaults(handler=_open_prompts)
+
+    quiet = commands.add_parser("no-speech", help="clips without speech (silence, hum, noise) and the honest reply")
+    quiet.add_argument("--out", required=True, help="output sample file; clips go to OUT's folder/audio/NOSPEECH/")
+    quiet.add_argument("--count", type=int, default=400)
+    quiet.add_argument("--seed", type=int, default=0)
+    quiet.set_defaults(handler=_no_speech)
 
     two = commands.add_parser("two-turn", help="derive two-turn conversations about one clip "
                               "(a voice question and its transcript) from SGC/AC-style samples")
@@ -202,4 +216,33 @@ def _relabel(args: argparse.Namespace) -> int:
     count = write_samples(args.out, samples)
     answers = Counter(s["conversations"][1]["value"] for s in samples)
     print(f"wrote {count} {args.task} samples to {args.out}: " + ", ".join(f"{a} {n}" for a, n in sorted(answers.items())))
+    return 0
+
+
+def _open_prompts(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from llaso.data.open_prompts import interleave, open_samples
+    from llaso.data.schema import iter_samples, resolve_audio_path, write_samples
+
+    out = Path(args.out).resolve()
+    groups = []
+    for path in args.inputs:  # voice paths re-rooted at the output's folder
+        root = Path(path).resolve().parent
+        groups.append([{**s, "voice": [os.path.relpath(resolve_audio_path(v, root), out.parent) for v in s.get("voice") or []]}
+                       for s in iter_samples(path)])
+    count = write_samples(out, open_samples(interleave(groups), args.seed, limit=args.limit))
+    print(f"wrote {count} open prompts to {args.out} (answers still empty: run `llaso train --make-teacher`)")
+    return 0
+
+
+def _no_speech(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from llaso.data.no_speech import no_speech_samples
+    from llaso.data.schema import write_samples
+
+    out = Path(args.out)
+    samples = no_speech_samples(args.count, out.parent / "audio" / "NOSPEECH", out.parent, args.seed)
+    print(f"wrote {write_samples(out, samples)} no-speech samples to {out}")
     return 0

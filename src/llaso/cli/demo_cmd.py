@@ -15,9 +15,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from llaso.checkpoints import catalog
     from llaso.cli.options import load_from_args
     from llaso.demo.showcase import run_demo
-    from llaso.checkpoints import catalog
 
     started = time.perf_counter()
     model = load_from_args(args)

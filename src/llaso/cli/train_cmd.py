@@ -36,8 +36,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--replay-n", type=int, default=640, help="with --make-replay: number of prompts")
     p.add_argument("--replay-max-new-tokens", type=int, default=64)
     p.add_argument("--replay-seed", type=int, default=0)
-    p.add_argument("--replay-llm", type=Path, default=None,
-                   help="a local Hugging Face causal LM folder (default: SmolLM2-135M-Instruct)")
+    p.add_argument("--replay-llm", default=None,
+                   help="base LLM name or Hugging Face causal LM folder (default: smollm2-135m-instruct)")
+    p.add_argument("--make-teacher", type=Path, metavar="SAMPLES.json",
+                   help="answer the text version of spoken samples with the base LLM (targets); needs --out")
+    p.add_argument("--out", type=Path, default=None, help="with --make-teacher: the output sample file")
+    p.add_argument("--teacher-limit", type=int, default=None, help="with --make-teacher: the first N samples")
     p.set_defaults(handler=run)
 
 
@@ -60,6 +64,14 @@ def run(args: argparse.Namespace) -> int:
 
         print(write_replay(args.make_replay, n=args.replay_n, seed=args.replay_seed, llm=args.replay_llm,
                            max_new_tokens=args.replay_max_new_tokens, progress=not args.no_progress))
+        return 0
+    if args.make_teacher is not None:
+        if args.out is None:
+            raise LlasoError("--make-teacher needs --out OUT.json")
+        from llaso.train.teacher import write_teacher_file
+
+        print(write_teacher_file(args.make_teacher, args.out, llm=args.replay_llm, limit=args.teacher_limit,
+                                 max_new_tokens=args.replay_max_new_tokens, progress=not args.no_progress))
         return 0
     if args.config is None:
         raise LlasoError("give --config STAGE.yaml (or --export STAGE_DIR --to DIR, or --make-replay OUT)")

@@ -34,8 +34,8 @@ import numpy as np
 
 from llaso.atomic import write_text_atomic
 from llaso.data.augment import apply_augment, random_spec
-from llaso.data.schema import write_samples
 from llaso.data.layout import Layout
+from llaso.data.schema import write_samples
 from llaso.data.tasks import format_label_list, get_task, load_templates
 from llaso.data.text_sources import text_split
 from llaso.data.tts.base import Voice
@@ -70,6 +70,9 @@ SCALES: dict[str, dict[tuple[str, str], tuple[int, int]]] = {
         ("IC", "t,a"): (1500, 150), ("ISC", "t,a"): (1200, 100), ("VC", "t,a"): (1200, 100),
     },
 }
+# "full" with a fifth of its transcription clips: enough to relabel for voice questions and to
+# teach a transcript-grounded model to copy; every sample is the same as full's at its index.
+SCALES["medium"] = {**SCALES["full"], ("ASR", "t,a"): (8000, 500)}
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from llaso.data.schema import AUDIO_PLACEHOLDER, SampleFormatError, reference_text, sample_label
 from llaso.data.layout import LISTEN_PROMPT, Layout
+from llaso.data.schema import AUDIO_PLACEHOLDER, SampleFormatError, reference_text, sample_label
 
 Speaker = Callable[[str], tuple[np.ndarray, dict]]  # text -> (16 kHz samples, tts info)
 

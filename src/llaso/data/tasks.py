@@ -13,9 +13,8 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from llaso.errors import LlasoError
-
 from llaso.data.layout import LAYOUTS
+from llaso.errors import LlasoError
 
 CATEGORIES = ("linguistic", "semantic", "paralinguistic")
 METRICS = ("wer", "per", "accuracy", "mae", "judge")

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llaso.atomic import write_json_atomic, write_text_atomic
-from llaso.eval.metrics import get_metric
 from llaso.data.layout import Layout
+from llaso.eval.metrics import get_metric
 from llaso.eval.stems import CATEGORIES, task_info, task_order
 
 if TYPE_CHECKING:

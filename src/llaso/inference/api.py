@@ -40,7 +40,7 @@ class Llaso:
     def from_pretrained(cls, name_or_path: str | os.PathLike = "llaso-tiny", *, device: str | None = None,
                         dtype: str | torch.dtype | None = None, encoder_mode: str | None = None,
                         fidelity: bool = False, audio_tower: str | os.PathLike | None = None,
-                        home: str | os.PathLike | None = None) -> "Llaso":
+                        home: str | os.PathLike | None = None) -> Llaso:
         """`name_or_path`: "llaso-tiny", a folder written by save_pretrained, a stage folder of
         `llaso train`, or an official LLaSO-Base checkpoint (see `llaso.checkpoints.load`);
         "cascade:NAME" is NAME's own Whisper transcribing each audio into its LLM as text.
@@ -80,6 +80,8 @@ class Llaso:
         encoded = self.processor.encode(messages, add_generation_prompt=True)
         if not (getattr(self.model.config, "transcript_grounding", False) and encoded.audio_features):
             return encoded
+        from llaso.generation.grounding import ground
+
         return ground(self.model, self.processor, messages, encoded)
 
     def chat(self, messages: Messages, params: SamplingParams | None = None, *, long_audio: str = "error",
@@ -162,36 +164,6 @@ class Llaso:
         from llaso.features.retrieval import ask
 
         return ask(self, index, audio=audio, question=question, **options)
-
-
-@torch.inference_mode()
-def ground(model: LlasoForConditionalGeneration, processor: LlasoProcessor, messages: Messages,
-           encoded: EncodedConversation, add_generation_prompt: bool = True) -> EncodedConversation:
-    """`encoded` again, with each audio's transcript (from one encoder pass) in the prompt."""
-    from llaso.processing.features import pad_features
-
-    device = next(model.parameters()).device
-    features, mask = pad_features(encoded.audio_features)
-    frames = model.encode_audio(features.to(device), mask.to(device))
-    texts = transcripts_of(model, processor, frames, encoded.windows_per_audio)
-    grounded = processor.encode(messages, add_generation_prompt=add_generation_prompt, transcripts=texts,
-                                audio=processor.audio_windows(encoded))
-    grounded.encoder_outputs = frames
-    return grounded
-
-
-def transcripts_of(model: LlasoForConditionalGeneration, processor: LlasoProcessor, frames: list[torch.Tensor],
-                   windows_per_audio: list[int]) -> list[str]:
-    """One transcript per audio: its windows' transcripts joined."""
-    tokenizer = processor.transcript_tokenizer
-    if tokenizer is None:
-        raise LlasoError("this model grounds prompts in transcripts but its processor has no transcript tokenizer")
-    pieces = [tokenizer.decode(ids, skip_special_tokens=True).strip() for ids in model.transcribe_frames(frames)]
-    out, at = [], 0
-    for n in windows_per_audio:
-        out.append(" ".join(p for p in pieces[at : at + n] if p))
-        at += n
-    return out
 
 
 def _long_audio(value: str) -> str:

@@ -48,11 +48,11 @@ class Segment:
             out["words"] = [{k: v for k, v in asdict(w).items() if v is not None} for w in self.words]
         return out
 
-    def with_speaker(self, speaker: str | None) -> "Segment":
+    def with_speaker(self, speaker: str | None) -> Segment:
         return replace(self, speaker=speaker)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Segment":
+    def from_dict(cls, data: dict) -> Segment:
         words = data.get("words")
         return cls(float(data["start"]), float(data["end"]), str(data["text"]), data.get("speaker"),
                    tuple(Word(float(w["start"]), float(w["end"]), str(w["text"]), w.get("probability"))

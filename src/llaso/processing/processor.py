@@ -44,6 +44,9 @@ class EncodedConversation:
     """Encoder frames per window when they were already computed (say, to transcribe the audio
     for the prompt): the engine then projects these instead of encoding the features again."""
     windows_per_audio: list[int] = field(default_factory=list)  # how the windows split into audios
+    window_speech: list[bool] = field(default_factory=list)
+    """Per window, whether a voice-activity detector heard speech (grounded models only): a
+    window without speech gets no transcript, so the decoder cannot invent one."""
 
 
 @dataclass
@@ -60,6 +63,8 @@ class ProcessorSettings:
     transcript_template: str = '\n(transcript: "{text}")'
     no_speech_text: str = "\n(no speech)"
     """What stands beside an audio whose transcript is empty (silence, noise, music)."""
+    min_speech_seconds: float = 0.15
+    """A window with less detected speech is not transcribed (grounded models)."""
 
 
 def _sub_config(path: Path, key: str) -> Any:
@@ -105,7 +110,7 @@ class LlasoProcessor:
 
     # -- persistence ----------------------------------------------------------------------
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike) -> "LlasoProcessor":
+    def from_pretrained(cls, path: str | os.PathLike) -> LlasoProcessor:
         from transformers import AutoConfig, AutoTokenizer
 
         path = Path(path)
@@ -215,6 +220,7 @@ class LlasoProcessor:
         if transcripts is not None and len(transcripts) != len(flat.audios):
             raise PlaceholderMismatchError(f"{len(transcripts)} transcripts for {len(flat.audios)} audios")
         per_audio: list[list[tuple[torch.Tensor, int]]] = []
+        speech: list[bool] = []
         if audio is not None:
             per_audio = audio
         else:
@@ -222,6 +228,8 @@ class LlasoProcessor:
                 name = ref.name or (str(ref.source) if isinstance(ref.source, (str, os.PathLike)) else None)
                 samples = self.load(ref)
                 per_audio.append(self.featurize(samples, name=name or "<audio>"))
+                if s.transcript_grounding:
+                    speech += self.speech_in_windows(samples, len(per_audio[-1]))
 
         input_ids: list[int] = []
         labels: list[int] = []
@@ -250,7 +258,18 @@ class LlasoProcessor:
             audio_features=[mel for mel, _ in windows],
             audio_token_counts=[n for _, n in windows],
             windows_per_audio=[len(item) for item in per_audio],
+            window_speech=speech,
         )
+
+    def speech_in_windows(self, samples: np.ndarray, count: int) -> list[bool]:
+        """Whether each of the `count` windows of `samples` holds speech (Silero VAD)."""
+        from llaso.audio.vad import SileroVad, speech_seconds
+
+        if getattr(self, "_vad", None) is None:
+            self._vad = SileroVad()
+        official = self.settings.encoder_mode == "padded"
+        windows = split_windows(samples, max_windows=max(count, 1), official=official)
+        return [speech_seconds(w, self._vad) >= self.settings.min_speech_seconds for w in windows]
 
     @staticmethod
     def audio_windows(encoded: EncodedConversation) -> list[list[tuple[torch.Tensor, int]]]:

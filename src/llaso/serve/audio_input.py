@@ -12,11 +12,11 @@ import base64
 import binascii
 import io
 import re
-import struct
 from dataclasses import dataclass
 
 import numpy as np
 
+from llaso.audio.header import sniff_format, wav_header_seconds
 from llaso.errors import AudioError
 from llaso.serve.errors import ApiError
 
@@ -71,41 +71,6 @@ def parse_audio_url(url: object, where: str, param: str) -> tuple[bytes, str | N
         raise _bad(f"{where}: the data: URL must be base64 (data:audio/wav;base64,...)", "invalid_audio_url", param)
     mime = (match.group("mime") or "").lower()
     return decode_base64(url[match.end():], where, param), MIME_FORMATS.get(mime)
-
-
-def sniff_format(data: bytes) -> str | None:
-    """The container the bytes start with, or None."""
-    if len(data) >= 12 and data[:4] in (b"RIFF", b"RF64") and data[8:12] == b"WAVE":
-        return "wav"
-    if data[:4] == b"fLaC":
-        return "flac"
-    if data[:4] == b"OggS":
-        return "ogg"
-    if data[:3] == b"ID3" or (len(data) >= 2 and data[0] == 0xFF and (data[1] & 0xE0) == 0xE0):
-        return "mp3"
-    return None
-
-
-def wav_header_seconds(data: bytes) -> tuple[float, float] | None:
-    """(seconds the header claims, seconds the bytes hold) for a RIFF WAV; None when the
-    header gives no length (streamed WAV) or is not one this parser reads (RF64)."""
-    if data[:4] != b"RIFF" or len(data) < 12:
-        return None
-    position, byte_rate, block = 12, None, 1
-    while position + 8 <= len(data):
-        chunk, size = data[position:position + 4], struct.unpack("<I", data[position + 4:position + 8])[0]
-        body = position + 8
-        if chunk == b"fmt " and body + 16 <= len(data):
-            byte_rate = struct.unpack("<I", data[body + 8:body + 12])[0]
-            block = max(1, struct.unpack("<H", data[body + 12:body + 14])[0])
-        elif chunk == b"data":
-            if not byte_rate:
-                return None
-            available = len(data) - body
-            claimed = available if size in (0, 0xFFFFFFFF) else size
-            return claimed / byte_rate, (available - available % block) / byte_rate
-        position = body + size + (size & 1)
-    return None
 
 
 def probe(data: bytes, declared: str | None, where: str, param: str) -> AudioBlob:

@@ -16,8 +16,18 @@ from llaso.serve import audio_input
 from llaso.serve.errors import ApiError
 from llaso.serve.jobs import Accepted, ChatJob, Delta, Failed, Finished
 from llaso.serve.protocol import (
-    SSE_DONE, ChatCompletionRequest, Conversation, build_conversation, chat_completion, chunk, completion_id,
-    decoding_from, parse_json, parse_model, sse_error, usage,
+    SSE_DONE,
+    ChatCompletionRequest,
+    Conversation,
+    build_conversation,
+    chat_completion,
+    chunk,
+    completion_id,
+    decoding_from,
+    parse_json,
+    parse_model,
+    sse_error,
+    usage,
 )
 from llaso.serve.state import ServerState, next_event
 

@@ -71,7 +71,7 @@ class KeyStore:
         return bool(self.keys)
 
     @classmethod
-    def build(cls, plain_keys: list[str], key_file: Path | None) -> "KeyStore":
+    def build(cls, plain_keys: list[str], key_file: Path | None) -> KeyStore:
         """Keys given on the command line (all scopes, named `cli-1`, ...) plus a key file."""
         keys = [ApiKey(f"cli-{i + 1}", hash_key(k)) for i, k in enumerate(k for k in plain_keys if k)]
         if key_file is not None:

@@ -158,7 +158,7 @@ class BodyLimit:
             remaining = deadline - time.monotonic()
             try:
                 message = await asyncio.wait_for(receive(), timeout=max(0.001, remaining))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise ApiError(408, f"the request body took more than {self.timeout_s:g} s to arrive "
                                "(limit body_timeout_s)", "body_timeout") from None
             if message["type"] == "http.request":

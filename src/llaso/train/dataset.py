@@ -146,8 +146,12 @@ def prepare_records(
     encode_batch: Callable[[list[torch.Tensor]], list[torch.Tensor]] | None,
     prepared_dir: Path | None,
     progress: bool = True,
+    transcribe: Callable[[str, Any], list[str]] | None = None,
 ) -> list[Record]:
-    """Read, filter, encode (and cache encoder frames for) every sample of the given files."""
+    """Read, filter, encode (and cache encoder frames for) every sample of the given files.
+
+    `transcribe(audio_key, encoded) -> one transcript per audio`: for a transcript-grounded
+    model, each prompt is encoded again with its audios' transcripts beside them, as at inference."""
     from llaso.data.schema import iter_samples, prompt_and_reference, sample_to_messages
 
     files = expand_files(patterns)
@@ -208,10 +212,18 @@ def prepare_records(
                 if options.for_generation:
                     prompt, answer = prompt_and_reference(sample, root)
                     enc = processor.encode(prompt, add_generation_prompt=True, with_labels=False)
+                    if transcribe is not None and enc.audio_features:
+                        texts = transcribe("|".join(audio_paths(prompt)), enc)
+                        enc = processor.encode(prompt, add_generation_prompt=True, transcripts=texts,
+                                               audio=processor.audio_windows(enc))
                     reference = answer or ""
                     prompt_ids, input_ids, labels = enc.input_ids, enc.input_ids, [IGNORE_INDEX] * len(enc.input_ids)
                 else:
                     enc = processor.encode(messages, add_generation_prompt=False, with_labels=True)
+                    if transcribe is not None and enc.audio_features:
+                        texts = transcribe("|".join(audio_paths(messages)), enc)
+                        enc = processor.encode(messages, add_generation_prompt=False, with_labels=True,
+                                               transcripts=texts, audio=processor.audio_windows(enc))
                     prompt_ids, input_ids, labels, reference = [], enc.input_ids, enc.labels, ""
             except (LlasoError, ValueError, OSError) as exc:
                 raise LlasoError(f"{where}: {exc}") from exc

@@ -105,6 +105,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Greedy answers for `records`; metrics per task (and per layout), plus CTC WER if any."""
     from llaso.generation.engine import Engine
+    from llaso.generation.grounding import ground, is_grounded
     from llaso.generation.sampling import SamplingParams
 
     engine = Engine(model, processor)
@@ -113,7 +114,8 @@ def evaluate(
     ctc_predictions: list[str | None] = []
     for start in range(0, len(records), batch_size):
         chunk = records[start : start + batch_size]
-        encoded = [processor.encode(r.prompt, add_generation_prompt=True) for r in chunk]
+        encoded = [ground(model, processor, r.prompt, processor.encode(r.prompt, add_generation_prompt=True))
+                   if is_grounded(model) else processor.encode(r.prompt, add_generation_prompt=True) for r in chunk]
         predictions += [g.text or "" for g in engine.generate(encoded, params)]
         for enc in encoded:
             ctc_predictions.append(_ctc_transcript(model, processor, ctc_head, enc) if ctc_head is not None else None)

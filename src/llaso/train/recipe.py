@@ -266,11 +266,16 @@ class StageRecipe:
             max_length=cfg.data.max_length, audio_root=cfg.data.audio_root,
             ctc_tasks=cfg.objective.ctc_tasks if cfg.objective.ctc_weight > 0 else [],
         )
+        transcribe = None
+        if getattr(model.config, "transcript_grounding", False):
+            transcribe = TranscriptCache(model, self.processor, cache_root / "transcripts.json")
         with self.accelerator.main_process_first():
             self.records = prepare_records(
                 cfg.data.train, self.processor, options, self.cache, _encode_batch_fn(model), cache_root / "prepared",
-                progress=self.progress and self.main,
+                progress=self.progress and self.main, transcribe=transcribe,
             )
+            if transcribe is not None:
+                transcribe.save()
         self.eval_records = prepare_eval_records(cfg, self.processor) if (self.main and cfg.data.eval) else []
         self.dataset = LlasoTrainDataset(self.records, self.processor, self.cache)
 
@@ -489,6 +494,30 @@ class StageRecipe:
         self.accelerator.wait_for_everyone()
         self.accelerator.end_training()
         return self.out_dir
+
+
+class TranscriptCache:
+    """Transcripts of training clips by their audio paths, written by the model's own decoder
+    (what it will see at inference), kept on disk so a second run does not decode again."""
+
+    def __init__(self, model: Any, processor: Any, path: Path) -> None:
+        self.model, self.processor, self.path = model, processor, path
+        self.known: dict[str, list[str]] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        self.added = 0
+
+    def __call__(self, key: str, encoded: Any) -> list[str]:
+        from llaso.generation.grounding import ground_texts
+
+        if key not in self.known:
+            self.known[key] = ground_texts(self.model, self.processor, encoded)
+            self.added += 1
+            if self.added % 500 == 0:
+                self.save()
+        return self.known[key]
+
+    def save(self) -> None:
+        if self.added:
+            atomic.write_text_atomic(self.path, json.dumps(self.known, ensure_ascii=False))
 
 
 def run_stage(cfg: StageConfig, resume: bool = False, progress: bool = True) -> Path:

@@ -140,11 +140,11 @@ def base_answers(engine: Any, prompts: Sequence[str], batch_size: int = 16, max_
 
 def base_engine(llm: str | Path | None = None, home: Path | None = None) -> Any:
     """A decoding engine over the base LLM with no trained audio weights (text prompts only)."""
-    from llaso.checkpoints.base_weights import ensure_smollm2_135m_instruct, ensure_whisper_tiny_en
+    from llaso.checkpoints.base_weights import ensure_smollm2_135m_instruct, ensure_whisper_tiny_en, resolve_base
     from llaso.checkpoints.compose import compose_from_base
     from llaso.generation.engine import Engine
 
-    lm_dir = Path(llm) if llm else ensure_smollm2_135m_instruct(home)
+    lm_dir = resolve_base(str(llm), home) if llm else ensure_smollm2_135m_instruct(home)
     model, processor = compose_from_base(ensure_whisper_tiny_en(home), lm_dir)
     return Engine(model.eval(), processor)
 

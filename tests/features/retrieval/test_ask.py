@@ -94,7 +94,7 @@ def test_ask_with_the_real_tiny_model_spoken_and_cascade(tiny, index, tmp_path):
     except LlasoError:
         pytest.skip("flite is not installed")
     voice = next(v for v in voice_catalogue() if v.id == "flite:slt")
-    speech = flite.synthesize("When does the corner bakery open?", voice)
+    speech = flite.synthesize("When does the bakery open?", voice)
     wav = tmp_path / "question.wav"
     sf.write(wav, speech.samples, speech.sampling_rate)
     with warnings.catch_warnings():

@@ -124,7 +124,7 @@ def turns_from_windows(times: list[tuple[float, float, int]], labels: np.ndarray
         right = bounds[r][1] if following is None else (sum(times[following][:2]) / 2 + centre) / 2
         cores.append((left, right, r, name[int(labels[i])]))
     turns: list[SpeakerTurn] = []
-    for left, right, r, speaker in cores:
+    for left, right, _r, speaker in cores:
         if turns and turns[-1].speaker == speaker and abs(turns[-1].end - left) < 1e-6:
             turns[-1] = SpeakerTurn(turns[-1].start, round(right, 3), speaker)
         else:

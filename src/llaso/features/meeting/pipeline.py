@@ -144,7 +144,7 @@ def model_action_items(model: Any, turns: list[MeetingTurn], max_new_tokens: int
     chunks = transcript_chunks(turns)
     asks = [[{"role": "user", "content": f"Meeting transcript:\n\n{chunk}\n\nList every action item, one per line, "
               "as: WHO | TASK | DEADLINE. Write NONE if there are no action items."}] for chunk in chunks]
-    for chunk, result in zip(chunks, model.chat_batch(asks, SamplingParams(max_new_tokens=max_new_tokens), batch_size=4)):
+    for _chunk, result in zip(chunks, model.chat_batch(asks, SamplingParams(max_new_tokens=max_new_tokens), batch_size=4)):
         for line in (result.text or "").splitlines():
             parts = [p.strip(" -*") for p in line.split("|")]
             if len(parts) < 2 or not parts[1] or parts[1].upper() == "TASK":
@@ -159,8 +159,8 @@ def model_action_items(model: Any, turns: list[MeetingTurn], max_new_tokens: int
 def ask_tone(model: Any, recording: Any, turns: list[MeetingTurn], options: MeetingOptions) -> int:
     """Fill `turn.tone` for the longest turns; returns how many were asked."""
     from llaso.audio.stream import read_span
-    from llaso.inference.api import user_message
     from llaso.generation.sampling import SamplingParams
+    from llaso.inference.api import user_message
 
     budget = getattr(model.processor, "max_audio_seconds", 30.0)
     chosen = sorted((t for t in turns if t.end - t.start >= options.min_tone_seconds),

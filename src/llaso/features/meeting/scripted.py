@@ -107,7 +107,7 @@ class ScriptedMeeting:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ScriptedMeeting":
+    def from_dict(cls, data: dict) -> ScriptedMeeting:
         return cls(data["name"], dict(data["participants"]), [Turn(**t) for t in data["turns"]],
                    [Decision(**d) for d in data.get("decisions", [])],
                    [ActionItem(**a) for a in data.get("action_items", [])],

@@ -167,7 +167,7 @@ class PassageIndex:
 
     @classmethod
     def create(cls, path: str | os.PathLike, settings: PassageSettings = PassageSettings(),
-               embedder: str | None = None) -> "PassageIndex":
+               embedder: str | None = None) -> PassageIndex:
         """A new index, or the existing one at `path` when it was made with the same settings
         (so that an interrupted build resumes)."""
         path = Path(path)
@@ -200,7 +200,7 @@ class PassageIndex:
         return cls(path, db)
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> "PassageIndex":
+    def open(cls, path: str | os.PathLike) -> PassageIndex:
         path = Path(path)
         if not path.is_file():
             raise PassageIndexError(f"no index at {path}: build one with `llaso index build DOCS --out {path}`")
@@ -218,7 +218,7 @@ class PassageIndex:
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> "PassageIndex":
+    def __enter__(self) -> PassageIndex:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -10,13 +10,13 @@ import pytest
 import soundfile as sf
 import torch
 
-from llaso.data.schema import sample_to_messages
 from llaso.checkpoints.official import (
     OFFICIAL_SYSTEM_PROMPT,
     OfficialCheckpointError,
     convert_llaso_base,
     load_official_as_llaso,
 )
+from llaso.data.schema import sample_to_messages
 from llaso.processing.messages import flatten_messages
 
 USER_HEADER = "<|start_header_id|>user<|end_header_id|>"
