@@ -48,11 +48,22 @@ def audio_ref(part: dict[str, Any], where: str) -> AudioRef:
     raise LlasoError(f"{where}: an audio part needs 'path' or 'audio' (bytes or a numpy array)")
 
 
+def defuse(text: str, control_tokens: Sequence[str]) -> str:
+    """`text` with each chat-control token (`<|im_start|>`, `<|eot_id|>`, ...) broken by a
+    zero-width space: the words stay readable, but a message can no longer open a turn of
+    another role or end the prompt (the template alone writes those tokens)."""
+    for token in control_tokens:
+        if token and token in text:
+            text = text.replace(token, token[0] + "\u200b" + token[1:])
+    return text
+
+
 def flatten_messages(
-    messages: list[dict[str, Any]], audio_token: str, audio_text: str | Sequence[str] | None = None
+    messages: list[dict[str, Any]], audio_token: str, audio_text: str | Sequence[str] | None = None,
+    control_tokens: Sequence[str] = (),
 ) -> FlatConversation:
     """Check roles and parts, put `audio_text` (default: the audio token; a sequence gives each
-    audio its own, in order) where each audio goes.
+    audio its own, in order) where each audio goes; message text is `defuse`d of `control_tokens`.
 
     Parts in one message are joined with newlines, as LLaSO writes "<audio>\\ninstruction".
     """
@@ -70,19 +81,19 @@ def flatten_messages(
         pieces: list[str] = []
         texts: list[str] = []
         if isinstance(content, str):
-            pieces.append(content)
+            pieces.append(defuse(content, control_tokens))
             texts.append(content)
         elif isinstance(content, list):
             for part in content:
                 if isinstance(part, str):
-                    pieces.append(part.strip())
+                    pieces.append(defuse(part.strip(), control_tokens))
                     texts.append(part)
                     continue
                 kind = part.get("type") if isinstance(part, dict) else None
                 if kind == "text":
                     # Parts are joined by one newline, so "<audio>\ntext" and [audio, text] agree.
-                    pieces.append(str(part.get("text", "")).strip())
-                    texts.append(pieces[-1])
+                    texts.append(str(part.get("text", "")).strip())
+                    pieces.append(defuse(texts[-1], control_tokens))
                 elif kind in ("audio", "input_audio"):
                     if role != "user":
                         raise LlasoError(f"{where}: audio is only accepted in user turns, not {role!r}")

@@ -216,7 +216,7 @@ class LlasoProcessor:
         audio_text: str | list[str] = slot
         if transcripts is not None:
             audio_text = [slot + self.transcript_text(t) for t in transcripts]
-        flat = flatten_messages(messages, s.audio_token, audio_text)
+        flat = flatten_messages(messages, s.audio_token, audio_text, self.control_tokens)
         if transcripts is not None and len(transcripts) != len(flat.audios):
             raise PlaceholderMismatchError(f"{len(transcripts)} transcripts for {len(flat.audios)} audios")
         per_audio: list[list[tuple[torch.Tensor, int]]] = []
@@ -279,6 +279,13 @@ class LlasoProcessor:
             out.append(list(zip(encoded.audio_features[at : at + n], encoded.audio_token_counts[at : at + n])))
             at += n
         return out
+
+    @property
+    def control_tokens(self) -> list[str]:
+        """The tokenizer's special tokens other than the audio token: text never writes them."""
+        tok = self.tokenizer
+        found = set(tok.all_special_tokens) | {t.content for t in tok.added_tokens_decoder.values() if t.special}
+        return sorted(found - {self.settings.audio_token}, key=len, reverse=True)
 
     @property
     def pad_token_id(self) -> int:
