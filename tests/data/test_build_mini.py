@@ -164,3 +164,21 @@ def test_seed_changes_the_samples(tmp_path):
     b = Builder(tmp_path, seed=1, engines=("espeak-ng",)).make(unit, 0)[0]
     again = Builder(tmp_path, seed=0, engines=("espeak-ng",)).make(unit, 0)[0]
     assert a == again and a != b
+
+
+def test_join_partial_writes_what_an_unfinished_build_has(mini_small, tmp_path):
+    """Files from the units done so far, each identical to its finished file; a stem whose first
+    unit is missing gets no file (rerunning the build finishes them)."""
+    import shutil
+
+    from llaso.data.build_mini import join_partial
+
+    out, _ = mini_small
+    shutil.copytree(out / ".parts", tmp_path / ".parts")
+    (tmp_path / ".parts" / "SV_ta_train_000000.jsonl").unlink()
+    counts = join_partial(tmp_path, scale="small")
+    assert "train/SV_ta_train.json" not in counts and not (tmp_path / "train" / "SV_ta_train.json").exists()
+    assert counts["train/ASR_ta_train.json"] == 6
+    for name in counts:
+        assert json.loads((tmp_path / name).read_text()) == json.loads((out / name).read_text())
+    assert not (tmp_path / "manifest.json").exists()

@@ -41,6 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--seed", type=int, default=0)
     build.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
     build.add_argument("--no-progress", action="store_true")
+    build.add_argument("--join-partial", action="store_true",
+                       help="write the files from the units an unfinished build has made so far (each the "
+                            "leading samples of its full file; no manifest) and stop")
     build.set_defaults(handler=_build)
 
     convert = commands.add_parser("convert-layout",
@@ -119,8 +122,14 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from llaso.data.build_mini import build_mini
+    from llaso.data.build_mini import build_mini, join_partial
 
+    if args.join_partial:
+        counts = join_partial(args.out, scale=args.scale)
+        print(f"{len(counts)} files, {sum(counts.values())} samples so far (rerun without --join-partial to finish):")
+        for name, n in counts.items():
+            print(f"  {name}: {n}")
+        return 0
     manifest = build_mini(args.out, scale=args.scale, seed=args.seed, workers=args.workers,
                           progress=not args.no_progress)
     print(f"llaso-mini ({args.scale}, seed {args.seed}) in {args.out}: {manifest['samples']} samples, "

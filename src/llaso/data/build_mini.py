@@ -554,6 +554,30 @@ def versions() -> dict:
     return found
 
 
+def join_partial(out: str | os.PathLike, *, scale: str) -> dict[str, int]:
+    """Per-task files from the units an unfinished build has written so far, each the leading
+    samples of its finished file (units in order, up to the first one still missing), so that
+    training capped at the first N of each file can start before the build ends. No manifest
+    is written: rerunning `build-mini` resumes and replaces these files. Returns samples per file."""
+    out = Path(out)
+    done = {p.stem for p in (out / ".parts").glob("*.jsonl")}
+    by_stem: dict[str, list[Unit]] = {}
+    for unit in plan_units(scale):
+        by_stem.setdefault(unit.stem, []).append(unit)
+    counts = {}
+    for stem, stem_units in sorted(by_stem.items()):
+        samples = []
+        for unit in sorted(stem_units, key=lambda u: u.start):
+            if unit.name not in done:
+                break
+            with open(out / ".parts" / f"{unit.name}.jsonl", encoding="utf-8") as handle:
+                samples += [json.loads(line)["sample"] for line in handle]
+        if samples:
+            write_samples(out / stem_units[0].split / f"{stem}.json", samples)
+            counts[f"{stem_units[0].split}/{stem}.json"] = len(samples)
+    return counts
+
+
 def assemble(out: Path, units: list[Unit], *, scale: str, seed: int, build_seconds: float,
              built_now: int, timing: dict | None = None) -> dict:
     """Join unit parts into the per-task JSON files and write checksums, manifest and README."""
