@@ -313,3 +313,26 @@ def test_a_stage_that_trains_the_encoder_and_llm_in_full_passes_them_on(stage_co
 
     shipped = ship(out1, tmp_path / "shipped-full")
     assert {p.name for p in shipped} >= {"audio_tower.safetensors", "language_model.safetensors"}
+
+
+def test_a_grounded_stage_trains_on_transcript_prompts_and_loads_grounded(stage_config, tiny_corpus: Path) -> None:
+    """`transcript_grounding`: records carry their Whisper transcripts (computed once, cached),
+    the stage folder says so, and loading it renders the same grounded prompts."""
+    from llaso.inference.api import Llaso
+
+    cfg = load_config(stage_config(
+        "grounded", schedule={"kind": "constant", "max_steps": 3},
+        model={**load_config(stage_config()).model.model_dump(), "transcript_grounding": True},
+        objective={"lm_weight": 1.0, "ctc_weight": 0.0},
+        trainable={"projector": True, "encoder": False, "llm": "lora"},
+    ))
+    out = run_stage(cfg, progress=False)
+    assert json.loads((out / "training.json").read_text())["transcript_grounding"] is True
+    assert all(row["lm_loss"] > 0 for row in _log(out) if "lm_loss" in row)
+    model = Llaso.from_pretrained(out, device="cpu")
+    assert model.model.config.transcript_grounding
+    clip = sorted((tiny_corpus / "audio").glob("*.wav"))[0]
+    prompt = model.processor.tokenizer.decode(model.encode(
+        [{"role": "user", "content": [{"type": "text", "text": "Transcribe the audio."},
+                                      {"type": "audio", "path": str(clip)}]}]).input_ids)
+    assert "(transcript:" in prompt or model.processor.settings.no_speech_text in prompt

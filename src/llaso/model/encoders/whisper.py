@@ -118,16 +118,18 @@ def decoding_settings(generation_config: Any) -> dict[str, Any]:
     """What greedy transcription needs from a Whisper generation config (English-only models
     and multilingual ones prompted for English)."""
     start = int(getattr(generation_config, "decoder_start_token_id", None) or 50257)
-    no_timestamps = int(getattr(generation_config, "no_timestamps_token_id", None) or 50362)
+    no_timestamps = getattr(generation_config, "no_timestamps_token_id", None)
     prompt = [start]
     lang = (getattr(generation_config, "lang_to_id", None) or {}).get("<|en|>")
     task = (getattr(generation_config, "task_to_id", None) or {}).get("transcribe")
     if lang is not None and task is not None:
         prompt += [int(lang), int(task)]
+    if no_timestamps is not None:  # a config without timestamp tokens has none to suppress
+        prompt.append(int(no_timestamps))
     return {
-        "prompt": prompt + [no_timestamps],
+        "prompt": prompt,
         "eos": int(getattr(generation_config, "eos_token_id", None) or 50256),
-        "timestamp_begin": no_timestamps + 1,
+        "timestamp_begin": int(no_timestamps) + 1 if no_timestamps is not None else 1 << 30,
         "suppress": [int(t) for t in (getattr(generation_config, "suppress_tokens", None) or [])],
         "begin_suppress": [int(t) for t in (getattr(generation_config, "begin_suppress_tokens", None) or [])],
     }
@@ -152,8 +154,10 @@ def greedy_transcripts(decoder: nn.Module, frames: Sequence[torch.Tensor], setti
     from transformers import DynamicCache, EncoderDecoderCache
 
     weight = decoder.embed_tokens.weight
-    suppress = torch.tensor(settings.get("suppress", []), dtype=torch.long, device=weight.device)
-    begin = torch.tensor(settings.get("begin_suppress", []), dtype=torch.long, device=weight.device)
+    vocab = weight.shape[0]
+    suppress = torch.tensor([t for t in settings.get("suppress", []) if t < vocab], dtype=torch.long, device=weight.device)
+    begin = torch.tensor([t for t in settings.get("begin_suppress", []) if t < vocab], dtype=torch.long,
+                         device=weight.device)
     eos, first_timestamp = int(settings["eos"]), int(settings["timestamp_begin"])
     out: list[list[int]] = []
     for window in frames:
