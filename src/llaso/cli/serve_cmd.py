@@ -23,6 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--config", type=Path, default=None, help="serve.toml with settings and [limits]")
     parser.add_argument("--served-model-name", default=None, help="the name clients put in `model`")
     parser.add_argument("--whisper", default=None, help="Whisper checkpoint for transcriptions (default tiny.en)")
+    parser.add_argument("--index", type=Path, default=None,
+                        help="a `llaso index build` file: POST /v1/llaso/ask answers from it, citing it")
     parser.add_argument("--cors-origin", action="append", default=[], dest="cors_origins", metavar="ORIGIN",
                         help="allow browser requests from this origin (repeatable; CORS is off otherwise)")
     parser.add_argument("--threads", type=int, default=None,
@@ -48,7 +50,7 @@ def settings_from_args(args: argparse.Namespace):  # -> ServeSettings
     keys = list(args.api_key)
     if os.environ.get("LLASO_API_KEY"):
         keys.append(os.environ["LLASO_API_KEY"])
-    names = ("model", "device", "dtype", "host", "port", "api_key_file", "served_model_name", "whisper",
+    names = ("model", "device", "dtype", "host", "port", "api_key_file", "served_model_name", "whisper", "index",
              "cors_origins", "log_content", "threads", "max_queue", "max_batch_size", "batch_wait_ms", "max_tokens",
              "max_body_bytes", "max_audio_seconds", "requests_per_minute", "tokens_per_minute", "drain_timeout_s")
     given = {name: getattr(args, name) for name in names}

@@ -84,13 +84,17 @@ def create_app(settings: ServeSettings, model: Any = None, transcriber: Any = No
     from starlette.middleware.cors import CORSMiddleware
     from starlette.staticfiles import StaticFiles
 
-    from llaso.serve import chat, middleware, system, transcriptions
+    from llaso.serve import ask, chat, middleware, system, transcriptions
 
     limits = settings.limits
     keys = KeyStore.build(settings.api_keys, settings.api_key_file)
     metrics = Metrics()
+    if settings.index is not None and not Path(settings.index).is_file():
+        from llaso.serve.settings import ServeConfigError
+
+        raise ServeConfigError(f"--index {settings.index}: no such index file (build one with `llaso index build`)")
     worker = EngineWorker(_loader(settings, model), _transcriber_loader(settings, transcriber), limits, metrics,
-                          on_fatal=on_fatal)
+                          on_fatal=on_fatal, index_path=settings.index)
     whisper_name = Path(settings.whisper).name if settings.whisper else "whisper-tiny.en"
     state = ServerState(settings=settings, keys=keys, metrics=metrics, limiter=RateLimiter(),
                         admission=Admission(limits.max_queue), worker=worker, whisper_name=whisper_name)
@@ -113,6 +117,7 @@ def create_app(settings: ServeSettings, model: Any = None, transcriber: Any = No
     app.add_exception_handler(Exception, _unexpected)
     app.add_api_route("/v1/chat/completions", chat.chat_completions, methods=["POST"])
     app.add_api_route("/v1/audio/transcriptions", transcriptions.transcriptions, methods=["POST"])
+    app.add_api_route("/v1/llaso/ask", ask.ask_documents, methods=["POST"])
     app.add_api_route("/v1/models", system.list_models, methods=["GET"])
     app.add_api_route("/v1/models/{model:path}", system.get_model, methods=["GET"])
     app.add_api_route("/health", system.health, methods=["GET"])

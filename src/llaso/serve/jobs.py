@@ -47,7 +47,12 @@ class Transcribed:
     transcript: Any  # llaso.inference.transcribe.Transcript
 
 
-Event = Accepted | Delta | Finished | Failed | Transcribed
+@dataclass
+class Answered:
+    answer: Any  # llaso.features.retrieval.Answer
+
+
+Event = Accepted | Delta | Finished | Failed | Transcribed | Answered
 
 
 @dataclass(eq=False)
@@ -97,6 +102,18 @@ class ChatJob(Job):
 class TranscribeJob(Job):
     samples: np.ndarray | None = None
     max_seconds: float = 600.0
+
+
+@dataclass(eq=False)
+class AskJob(Job):
+    """A question (text, or spoken samples at 16 kHz) answered from the server's index."""
+
+    question: str | None = None
+    samples: np.ndarray | None = None
+    top_k: int = 3
+    mode: str = "auto"
+    cascade: bool = False
+    max_tokens: int = 256
 
 
 class Admission:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from llaso.errors import LlasoError
 
-SCOPES = ("chat", "transcribe", "models", "metrics")
+SCOPES = ("chat", "transcribe", "ask", "models", "metrics")
 KEY_PREFIX = "llaso-"
 HASH_PREFIX = "sha256:"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

@@ -20,7 +20,7 @@ log = logging.getLogger("llaso.serve.access")
 PUBLIC_PATHS = ("/health", "/", "/favicon.ico")
 PUBLIC_PREFIXES = ("/static/",)
 ROUTE_SCOPES = {"/v1/chat/completions": "chat", "/v1/audio/transcriptions": "transcribe", "/v1/models": "models",
-                "/metrics": "metrics"}
+                "/v1/llaso/ask": "ask", "/metrics": "metrics"}
 QUIET_ROUTES = ("/health", "/metrics", "/static")  # polled: logged at debug level
 SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
                     (b"x-frame-options", b"DENY")]

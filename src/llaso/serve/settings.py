@@ -64,6 +64,7 @@ class ServeSettings(BaseModel):
     threads: int | None = Field(None, ge=1, description="torch CPU threads (process-wide; default: torch's choice)")
     fidelity: bool = Field(False, description="encode audio as LLaSO-Base does (30 s padded windows)")
     whisper: str | None = Field(None, description="Whisper checkpoint for /v1/audio/transcriptions (default: tiny.en)")
+    index: Path | None = Field(None, description="a `llaso index build` file for POST /v1/llaso/ask")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     api_keys: list[str] = Field(default_factory=list, exclude=True, repr=False)

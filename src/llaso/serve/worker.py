@@ -25,7 +25,18 @@ from typing import Any
 
 from llaso.errors import AudioError, LlasoError
 from llaso.serve.errors import ApiError
-from llaso.serve.jobs import Accepted, ChatJob, Delta, Failed, Finished, Job, Transcribed, TranscribeJob
+from llaso.serve.jobs import (
+    Accepted,
+    Answered,
+    AskJob,
+    ChatJob,
+    Delta,
+    Failed,
+    Finished,
+    Job,
+    Transcribed,
+    TranscribeJob,
+)
 from llaso.serve.metrics import Metrics
 from llaso.serve.settings import Limits
 from llaso.serve.textstream import TextStream
@@ -49,8 +60,11 @@ class EngineWorker:
     """Loads the model (so /health can say 503 meanwhile), then serves jobs until stopped."""
 
     def __init__(self, load_model: Callable[[], Any], load_transcriber: Callable[[], Any] | None,
-                 limits: Limits, metrics: Metrics, on_fatal: Callable[[str], None] | None = None) -> None:
+                 limits: Limits, metrics: Metrics, on_fatal: Callable[[str], None] | None = None,
+                 index_path: Any = None) -> None:
         self._load_model = load_model
+        self._index_path = index_path
+        self._index: Any = None  # opened on this thread at the first question (SQLite is per thread)
         self._load_transcriber = load_transcriber
         self.limits = limits
         self.metrics = metrics
@@ -116,6 +130,8 @@ class EngineWorker:
             self.state = "stopped"
             self.metrics.ready.set(0)
             self._fail_pending()
+            if self._index is not None:
+                self._index.close()
 
     def _take(self, ready: deque, block: bool) -> bool:
         """Move jobs from the inbox into `ready`; False once asked to stop."""
@@ -155,10 +171,10 @@ class EngineWorker:
             if not ready:
                 continue
             head = ready[0]
-            if isinstance(head, TranscribeJob):
+            if isinstance(head, TranscribeJob | AskJob):
                 ready.popleft()
                 self._started(1)
-                self._guarded(self._transcribe, head)
+                self._guarded(self._transcribe if isinstance(head, TranscribeJob) else self._ask, head)
                 continue
             key = head.batch_key()
             batch = [j for j in ready if isinstance(j, ChatJob) and j.batch_key() == key][: self.limits.max_batch_size]
@@ -318,3 +334,28 @@ class EngineWorker:
             job.emit(Failed(ApiError(400, transcript.error, "invalid_audio", param="file")))
             return
         job.emit(Transcribed(transcript))
+
+    # -- questions answered from the documents --------------------------------------------
+    def _ask(self, job: AskJob) -> None:
+        """Transcribe (if spoken), retrieve, answer: one request at a time, on this thread."""
+        from llaso.features.retrieval import PassageIndex, ask
+        from llaso.generation.sampling import SamplingParams
+
+        if job.cancelled.is_set():
+            self.metrics.cancelled.inc()
+            job.emit(Finished("cancelled", 0, ""))
+            return
+        if self._index_path is None:
+            job.emit(Failed(ApiError(404, "this server has no document index (start it with --index INDEX)",
+                                     "index_unavailable")))
+            return
+        if self._index is None:
+            self._index = PassageIndex.open(self._index_path)
+        try:
+            answer = ask(self.model, self._index, audio=job.samples, question=job.question,
+                         transcriber=self.transcriber, k=job.top_k, mode=job.mode, cascade=job.cascade,
+                         params=SamplingParams(max_new_tokens=job.max_tokens), audio_rate=16000)
+        except LlasoError as exc:
+            job.emit(Failed(ApiError(400, str(exc), "invalid_request")))
+            return
+        job.emit(Answered(answer))
