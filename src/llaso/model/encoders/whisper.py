@@ -135,7 +135,10 @@ def decoding_settings(generation_config: Any) -> dict[str, Any]:
     }
 
 
-def _cut_repetition(tokens: list[int], min_run: int = 3) -> list[int]:
+REPEAT_RUN = 3
+
+
+def _cut_repetition(tokens: list[int], min_run: int = REPEAT_RUN) -> list[int]:
     """A decoder reading a clip trimmed to its length does not predict the end token: it
     starts the text again. Cut where the output begins to repeat its own start."""
     for at in range(min_run, len(tokens) - min_run + 1):
@@ -178,6 +181,8 @@ def greedy_transcripts(decoder: nn.Module, frames: Sequence[torch.Tensor], setti
             if token == eos:
                 break
             generated.append(token)
+            if len(generated) >= 2 * REPEAT_RUN and generated[-REPEAT_RUN:] == generated[:REPEAT_RUN]:
+                break  # the text starts over (see _cut_repetition): stop now rather than at the budget
             step = torch.tensor([[token]], device=weight.device)
         out.append(_cut_repetition(generated))
     return out
