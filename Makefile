@@ -10,6 +10,8 @@ demo: install
 	$(BIN)/llaso demo
 
 test: install
+	@dups=$$(find tests -name 'test_*.py' -printf '%f\n' | sort | uniq -d); \
+	if [ -n "$$dups" ]; then echo "test files must have unique names (pytest imports them by basename): $$dups"; exit 1; fi
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
