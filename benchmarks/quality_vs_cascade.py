@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import platform
 import re
 import statistics
 import sys
@@ -30,25 +29,14 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+from machine import describe_machine  # noqa: E402
+
 CONTENT_TASKS = ("ASR", "AQA", "IP", "SCR", "EE")
 VOICE_TASKS = ("SGC", "AC", "SV", "SRC", "SSC", "PP", "IC", "ISC", "VC")
 NO_SPEECH_WORDS = ("no speech", "can't hear", "cannot hear", "can not hear", "didn't hear", "did not hear",
                    "no one speaking", "nobody speaking", "silence", "silent", "no words", "nothing was said",
                    "there is no", "no audio", "don't hear", "do not hear")
-
-
-def machine() -> str:
-    cpu = platform.processor() or "cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import os
-
-    return f"{cpu}, {os.cpu_count()} cores, torch threads {__import__('torch').get_num_threads()}"
 
 
 # ----------------------------------------------------------------------------- the harness part
@@ -201,11 +189,11 @@ def main() -> None:
     torch.set_num_threads(2)
     tag = args.model.replace("/", "_").strip("_")
     out = args.out / tag
-    print(f"machine: {machine()}")
+    print(f"machine: {describe_machine()}")
     lslm = Llaso.from_pretrained(args.model, device="cpu")
     cascade = Llaso.from_pretrained(f"cascade:{args.model}", device="cpu")
     systems = {"LSLM": lslm, "cascade": cascade}
-    report: dict = {"model": args.model, "machine": machine()}
+    report: dict = {"model": args.model, "machine": describe_machine()}
 
     if not args.skip_harness:
         tasks = tuple(args.tasks)

@@ -76,3 +76,29 @@ def base_pair():
     from llaso.checkpoints.compose import compose_from_base
 
     return Llaso(*compose_from_base(ensure_whisper_tiny_en(), ensure_smollm2_135m_instruct()))
+
+
+@pytest.fixture(scope="session")
+def speak(tmp_path_factory):
+    """speak(text) -> a WAV of flite's slt voice saying it (a voice llaso-mini's training split
+    does not use); the test is skipped where flite is not installed."""
+    import soundfile as sf
+
+    from llaso.data.tts import get_backend
+    from llaso.data.tts.voices import voice_catalogue
+    from llaso.errors import LlasoError
+
+    folder = tmp_path_factory.mktemp("spoken")
+
+    def say(text: str) -> Path:
+        try:
+            flite = get_backend("flite")
+        except LlasoError:
+            pytest.skip("flite is not installed")
+        voice = next(v for v in voice_catalogue() if v.id == "flite:slt")
+        speech = flite.synthesize(text, voice)
+        path = folder / f"{len(list(folder.iterdir())):03d}.wav"
+        sf.write(path, speech.samples, speech.sampling_rate)
+        return path
+
+    return say

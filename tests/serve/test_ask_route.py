@@ -4,7 +4,6 @@ an index built here, behind the `ask` scope."""
 from __future__ import annotations
 
 import base64
-import io
 
 import httpx
 import pytest
@@ -63,22 +62,9 @@ def test_unrelated_question_is_refused_without_guessing(server, keys):
     assert body["refused"] and body["refusal_reason"] == "retrieval" and not body["citations"]
 
 
-def test_spoken_question_is_transcribed_first(server, keys):
-    import soundfile as sf
-
-    from llaso.data.tts import get_backend
-    from llaso.data.tts.voices import voice_catalogue
-    from llaso.errors import LlasoError
-
-    try:
-        flite = get_backend("flite")
-    except LlasoError:
-        pytest.skip("flite is not installed")
-    voice = next(v for v in voice_catalogue() if v.id == "flite:slt")
-    speech = flite.synthesize("When was the lighthouse built?", voice)
-    buffer = io.BytesIO()
-    sf.write(buffer, speech.samples, speech.sampling_rate, format="WAV")
-    audio = {"data": base64.b64encode(buffer.getvalue()).decode(), "format": "wav"}
+def test_spoken_question_is_transcribed_first(server, keys, speak):
+    wav = speak("When was the lighthouse built?")
+    audio = {"data": base64.b64encode(wav.read_bytes()).decode(), "format": "wav"}
     body = _post(server, {"audio": audio, "max_tokens": 24}, keys[1]).json()
     assert "lighthouse" in body["question"].lower()
     assert body["passages"] and body["passages"][0]["path"].endswith("lighthouse.txt")

@@ -328,6 +328,8 @@ def test_a_grounded_stage_trains_on_transcript_prompts_and_loads_grounded(stage_
     ))
     out = run_stage(cfg, progress=False)
     assert json.loads((out / "training.json").read_text())["transcript_grounding"] is True
+    # the frames decoded into transcripts are the ones cached: each train clip encoded once
+    assert len(list((Path(cfg.data.cache_dir) / "encoder").rglob("*.safetensors"))) == 20
     assert all(row["lm_loss"] > 0 for row in _log(out) if "lm_loss" in row)
     model = Llaso.from_pretrained(out, device="cpu")
     assert model.model.config.transcript_grounding

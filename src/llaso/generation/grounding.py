@@ -28,7 +28,7 @@ def ground(model: Any, processor: Any, messages: Messages,
     """`encoded` again, with each audio's transcript (from one encoder pass) in the prompt."""
     if not encoded.audio_features:
         return encoded
-    frames = _frames(model, encoded)
+    frames = frames_of(model, encoded)
     texts = transcripts_of(model, processor, frames, encoded.windows_per_audio, encoded.window_speech)
     grounded = processor.encode(messages, add_generation_prompt=add_generation_prompt, transcripts=texts,
                                 audio=processor.audio_windows(encoded))
@@ -36,7 +36,9 @@ def ground(model: Any, processor: Any, messages: Messages,
     return grounded
 
 
-def _frames(model: Any, encoded: EncodedConversation) -> list[torch.Tensor]:
+@torch.inference_mode()
+def frames_of(model: Any, encoded: EncodedConversation) -> list[torch.Tensor]:
+    """The encoder frames of each audio window of `encoded` (what the projector reads)."""
     from llaso.processing.features import pad_features
 
     device = next(model.parameters()).device
@@ -45,9 +47,12 @@ def _frames(model: Any, encoded: EncodedConversation) -> list[torch.Tensor]:
 
 
 @torch.inference_mode()
-def ground_texts(model: Any, processor: Any, encoded: EncodedConversation) -> list[str]:
-    """The transcripts a grounded prompt of `encoded` would carry, one per audio."""
-    return transcripts_of(model, processor, _frames(model, encoded), encoded.windows_per_audio, encoded.window_speech)
+def ground_texts(model: Any, processor: Any, encoded: EncodedConversation,
+                 frames: list[torch.Tensor] | None = None) -> list[str]:
+    """The transcripts a grounded prompt of `encoded` would carry, one per audio (from `frames`
+    when the caller has them already)."""
+    frames = frames if frames is not None else frames_of(model, encoded)
+    return transcripts_of(model, processor, frames, encoded.windows_per_audio, encoded.window_speech)
 
 
 def transcripts_of(model: Any, processor: Any, frames: list[torch.Tensor], windows_per_audio: list[int],

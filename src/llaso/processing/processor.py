@@ -5,6 +5,7 @@ The one prompt builder: inference, batch runs, evaluation and training all call 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -280,9 +281,10 @@ class LlasoProcessor:
             at += n
         return out
 
-    @property
+    @functools.cached_property
     def control_tokens(self) -> list[str]:
-        """The tokenizer's special tokens other than the audio token: text never writes them."""
+        """The tokenizer's special tokens other than the audio token: text never writes them
+        (computed once: the tokenizer and the audio token do not change)."""
         tok = self.tokenizer
         found = set(tok.all_special_tokens) | {t.content for t in tok.added_tokens_decoder.values() if t.special}
         return sorted(found - {self.settings.audio_token}, key=len, reverse=True)

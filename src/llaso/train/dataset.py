@@ -146,12 +146,13 @@ def prepare_records(
     encode_batch: Callable[[list[torch.Tensor]], list[torch.Tensor]] | None,
     prepared_dir: Path | None,
     progress: bool = True,
-    transcribe: Callable[[str, Any], list[str]] | None = None,
+    transcribe: Callable[[str, Any], tuple[list[str], list[torch.Tensor] | None]] | None = None,
 ) -> list[Record]:
     """Read, filter, encode (and cache encoder frames for) every sample of the given files.
 
-    `transcribe(audio_key, encoded) -> one transcript per audio`: for a transcript-grounded
-    model, each prompt is encoded again with its audios' transcripts beside them, as at inference."""
+    `transcribe(audio_key, encoded) -> (one transcript per audio, the encoder frames it decoded
+    them from or None)`: for a transcript-grounded model, each prompt is encoded again with its
+    audios' transcripts beside them, as at inference; frames it returns fill the encoder cache."""
     from llaso.data.schema import iter_samples, prompt_and_reference, sample_to_messages
 
     files = expand_files(patterns)
@@ -207,13 +208,14 @@ def prepare_records(
             if cap and count >= cap:
                 break
             where = f"{path.name}[{index}]"
+            fresh: list[torch.Tensor] | None = None  # frames the transcriber computed already
             try:
                 messages = sample_to_messages(sample, root)
                 if options.for_generation:
                     prompt, answer = prompt_and_reference(sample, root)
                     enc = processor.encode(prompt, add_generation_prompt=True, with_labels=False)
                     if transcribe is not None and enc.audio_features:
-                        texts = transcribe("|".join(audio_paths(prompt)), enc)
+                        texts, fresh = transcribe("|".join(audio_paths(prompt)), enc)
                         enc = processor.encode(prompt, add_generation_prompt=True, transcripts=texts,
                                                audio=processor.audio_windows(enc))
                     reference = answer or ""
@@ -221,7 +223,7 @@ def prepare_records(
                 else:
                     enc = processor.encode(messages, add_generation_prompt=False, with_labels=True)
                     if transcribe is not None and enc.audio_features:
-                        texts = transcribe("|".join(audio_paths(messages)), enc)
+                        texts, fresh = transcribe("|".join(audio_paths(messages)), enc)
                         enc = processor.encode(messages, add_generation_prompt=False, with_labels=True,
                                                transcripts=texts, audio=processor.audio_windows(enc))
                     prompt_ids, input_ids, labels, reference = [], enc.input_ids, enc.labels, ""
@@ -232,7 +234,9 @@ def prepare_records(
                 continue
             paths = audio_paths(messages)
             key = conversation_audio_key(paths) if (paths and cache is not None) else None
-            if key is not None and key not in cache and all(k != key for k, _ in pending):
+            if key is not None and key not in cache and fresh is not None:
+                cache.put(key, [f.cpu() for f in fresh])
+            elif key is not None and key not in cache and all(k != key for k, _ in pending):
                 pending.append((key, enc.audio_features))
                 if sum(len(ws) for _, ws in pending) >= 16:
                     flush()

@@ -505,15 +505,19 @@ class TranscriptCache:
         self.known: dict[str, list[str]] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
         self.added = 0
 
-    def __call__(self, key: str, encoded: Any) -> list[str]:
-        from llaso.generation.grounding import ground_texts
+    def __call__(self, key: str, encoded: Any) -> tuple[list[str], list[Any] | None]:
+        """(transcripts, the encoder frames decoded to write them, or None when the transcripts
+        were known): the frames go to the encoder cache, so a clip is encoded once."""
+        from llaso.generation.grounding import frames_of, ground_texts
 
+        frames = None
         if key not in self.known:
-            self.known[key] = ground_texts(self.model, self.processor, encoded)
+            frames = frames_of(self.model, encoded)
+            self.known[key] = ground_texts(self.model, self.processor, encoded, frames)
             self.added += 1
             if self.added % 500 == 0:
                 self.save()
-        return self.known[key]
+        return self.known[key], frames
 
     def save(self) -> None:
         if self.added:

@@ -80,23 +80,12 @@ def test_a_question_is_required(index):
 
 
 @pytest.mark.slow
-def test_ask_with_the_real_tiny_model_spoken_and_cascade(tiny, index, tmp_path):
+def test_ask_with_the_real_tiny_model_spoken_and_cascade(tiny, index, speak):
     """The spoken question through Whisper, retrieval and llaso-tiny (audio in the turn), and
     the cascade on the same passages."""
-    import soundfile as sf
-
-    from llaso.data.tts import get_backend
-    from llaso.data.tts.voices import voice_catalogue
     from llaso.inference.transcribe import WhisperTranscriber
 
-    try:
-        flite = get_backend("flite")
-    except LlasoError:
-        pytest.skip("flite is not installed")
-    voice = next(v for v in voice_catalogue() if v.id == "flite:slt")
-    speech = flite.synthesize("When does the bakery open?", voice)
-    wav = tmp_path / "question.wav"
-    sf.write(wav, speech.samples, speech.sampling_rate)
+    wav = speak("When does the bakery open?")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         whisper = WhisperTranscriber.from_pretrained(device="cpu")
